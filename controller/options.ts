@@ -1,0 +1,541 @@
+/**
+ * The command line: flags in Kubernetes style, parsed with `commander` into a frozen, typed
+ * {@linkcode Options}.
+ *
+ * {@linkcode parseOptions} never exits the process and never reads `Deno.args` or the environment: it
+ * returns what to do, and `main.ts` does it. Usage errors yield exit code 2 with a one-line reason that
+ * names the flag and the bad value, followed by a hint to run with `--help`.
+ *
+ * @module
+ */
+
+import { Command, CommanderError, Option } from "commander";
+import { newFeatureGates } from "./cloudshell/features.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import { DurationError, parseDuration } from "./runtime/duration.ts";
+import { FeatureGateError, type FeatureGates, parseBool } from "./runtime/feature_gates.ts";
+
+/** Terminal image for CloudShells without `spec.image`. */
+export const DEFAULT_CLOUDSHELL_IMAGE = "ghcr.io/cloudtty/cloudshell:v0.8.9";
+/** Name of the ConfigMap holding the Job template. */
+export const DEFAULT_JOB_TEMPLATE_CONFIGMAP = "cloudshell-job-template";
+/** Key of the Job template in its ConfigMap. */
+export const DEFAULT_JOB_TEMPLATE_KEY = "job-template.yaml";
+/** The key CloudTTY used; read when the configured key is absent from the ConfigMap. */
+export const UPSTREAM_JOB_TEMPLATE_KEY = "job-temp.yaml";
+
+/** What `main.ts` passes in, so that parsing stays free of process state. */
+export interface ParseContext {
+  /** Printed by `--version`. */
+  version: string;
+  /** Default of `--operator-namespace`, e.g. from `POD_NAMESPACE` or the service account. */
+  defaultNamespace: string;
+  /** Program name in `--help`. @default {"cloudshell-operator"} */
+  programName?: string;
+}
+
+/** The outcome of parsing: run with options, or print `output` and exit with `code`. */
+export type ParseResult =
+  | { kind: "run"; options: Options }
+  | { kind: "exit"; code: 0; output: string }
+  | { kind: "exit"; code: 2; output: string };
+
+/** A namespaced object name. */
+export interface ObjectRef {
+  /** Namespace of the object. */
+  readonly namespace: string;
+  /** Name of the object. */
+  readonly name: string;
+}
+
+/** A listen address for `Deno.serve`. */
+export interface BindAddress {
+  /** The flag value as given, e.g. `:8080`. */
+  readonly address: string;
+  /** Host to listen on; `0.0.0.0` when the flag left it empty. */
+  readonly hostname: string;
+  /** Port to listen on; 0 picks a free port. */
+  readonly port: number;
+}
+
+/** Leader election settings (client-go `LeaderElectionConfig`). */
+export interface LeaderElectionOptions {
+  /** Whether to elect a leader before starting workers. */
+  readonly enabled: boolean;
+  /** How long non-leaders wait before taking over a lease that was not renewed. */
+  readonly leaseDurationMs: number;
+  /** How long the leader keeps retrying to renew before it gives up. */
+  readonly renewDeadlineMs: number;
+  /** Wait between attempts to acquire or renew. */
+  readonly retryPeriodMs: number;
+  /** Name of the Lease. */
+  readonly resourceName: string;
+  /** Namespace of the Lease. */
+  readonly resourceNamespace: string;
+}
+
+/** Everything the command line configures; frozen. */
+export interface Options {
+  /** `--kubeconfig`; undefined means the default loading rules. */
+  readonly kubeconfig: string | undefined;
+  /** `--context`; undefined means the kubeconfig's current context. */
+  readonly context: string | undefined;
+  /** `--master`; API server address overriding the kubeconfig. */
+  readonly master: string | undefined;
+  /** `--feature-gates`, applied; its `warnings()` are for the startup log. */
+  readonly featureGates: FeatureGates;
+  /** `--job-template-configmap`, with the namespace resolved. */
+  readonly jobTemplateConfigMap: ObjectRef;
+  /** `--job-template-key`; {@linkcode UPSTREAM_JOB_TEMPLATE_KEY} is the fallback. */
+  readonly jobTemplateKey: string;
+  /** `--cloudshell-image`. */
+  readonly cloudshellImage: string;
+  /** `--kubeconfig-clusterrole`. */
+  readonly kubeconfigClusterRole: string;
+  /** `--node-port-host`; undefined means the node's address. */
+  readonly nodePortHost: string | undefined;
+  /** `--workers`. */
+  readonly workers: number;
+  /** `--kube-api-qps`. */
+  readonly kubeApiQps: number;
+  /** `--kube-api-burst`. */
+  readonly kubeApiBurst: number;
+  /** `--leader-elect*`. */
+  readonly leaderElection: LeaderElectionOptions;
+  /** `--metrics-bind-address`; undefined when disabled with `0`. */
+  readonly metricsBindAddress: BindAddress | undefined;
+  /** `--health-probe-bind-address`; undefined when disabled with `0`. */
+  readonly healthProbeBindAddress: BindAddress | undefined;
+  /** `--log-format`. */
+  readonly logFormat: LogFormat;
+  /** `--log-level`, or derived from `-v` when `--log-level` is not given. */
+  readonly logLevel: LogLevel;
+  /** `--watch-namespace`; undefined means all namespaces. */
+  readonly watchNamespace: string | undefined;
+  /** `--operator-namespace`. */
+  readonly operatorNamespace: string;
+  /** `--shutdown-timeout`. */
+  readonly shutdownTimeoutMs: number;
+}
+
+const HELP_WIDTH = 100;
+const REPEATABLE = new Set(["--feature-gates"]);
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
+const INTEGER = /^[+-]?\d+$/;
+const FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A bad flag value; its message is the one line shown to the user. */
+class FlagError extends Error {
+  override name = "FlagError";
+}
+
+/**
+ * Parses the operator's command line.
+ *
+ * @example
+ * ```ts
+ * import { parseOptions } from "./options.ts";
+ * const result = parseOptions(["--workers=8"], { version: "v0.1.0", defaultNamespace: "cloudshell" });
+ * if (result.kind === "run") console.log(result.options.workers); // 8
+ * ```
+ *
+ * @param argv the arguments after the program name
+ * @param context version, default namespace and program name
+ */
+export function parseOptions(argv: readonly string[], context: ParseContext): ParseResult {
+  const gates = newFeatureGates();
+  const output: string[] = [];
+  const program = newProgram(context, gates, output);
+  try {
+    program.parse([...argv], { from: "user" });
+    if (program.args.length > 0) {
+      const name = context.programName ?? "cloudshell-operator";
+      throw new FlagError(`Unexpected argument "${program.args[0]}": ${name} takes flags only`);
+    }
+    return { kind: "run", options: toOptions(new FlagValues(program), gates) };
+  } catch (err) {
+    if (err instanceof CommanderError && err.exitCode === 0) {
+      return { kind: "exit", code: 0, output: output.join("") };
+    }
+    if (err instanceof CommanderError) return usageError(commanderMessage(err));
+    if (err instanceof FlagError) return usageError(err.message);
+    throw err;
+  }
+}
+
+function usageError(message: string): ParseResult {
+  return {
+    kind: "exit",
+    code: 2,
+    output: `Error: ${message}\nRun with --help to see all flags and defaults\n`,
+  };
+}
+
+function commanderMessage(err: CommanderError): string {
+  const unknown = /unknown option '([^']*)'(?:\s*\(Did you mean (\S+)\?\))?/.exec(err.message);
+  if (err.code === "commander.unknownOption" && unknown) {
+    return `Unknown flag "${unknown[1]}"${unknown[2] ? `: did you mean ${unknown[2]}?` : ""}`;
+  }
+  const missing = /option '([^']*)' argument missing/.exec(err.message);
+  if (err.code === "commander.optionMissingArgument" && missing) {
+    return `Flag ${longName(missing[1])} needs a value`;
+  }
+  const text = err.message.replace(/^error:\s*/, "").split("\n")[0];
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function longName(flags: string): string {
+  return /--[\w-]+/.exec(flags)?.[0] ?? flags;
+}
+
+function newProgram(context: ParseContext, gates: FeatureGates, output: string[]): Command {
+  const program = new Command(context.programName ?? "cloudshell-operator")
+    .usage("[flags]")
+    .description("Kubernetes operator that turns CloudShell resources into browser terminals.")
+    .exitOverride()
+    .allowExcessArguments(true)
+    .configureOutput({
+      writeOut: (s) => output.push(s),
+      writeErr: (s) => output.push(s),
+      outputError: () => {},
+      getOutHelpWidth: () => HELP_WIDTH,
+      getErrHelpWidth: () => HELP_WIDTH,
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    });
+
+  for (const [group, specs] of Object.entries(flagTable(context, gates))) {
+    for (const [flags, help, defaultValue, shown] of specs) {
+      const option = new Option(flags, help).helpGroup(group);
+      if (defaultValue !== undefined) option.default(defaultValue, shown ?? defaultValue);
+      if (REPEATABLE.has(option.long ?? "")) {
+        option.argParser((value: string, previous?: string[]) => [...(previous ?? []), value]);
+      }
+      program.addOption(option);
+    }
+  }
+
+  return program
+    .optionsGroup("General:")
+    .version(context.version, "--version", "print the version and exit")
+    .helpOption("-h, --help", "print this help and exit");
+}
+
+/** One flag for `--help`: flags, description, default value, default as described (when not the value). */
+type FlagRow = [flags: string, help: string, defaultValue?: string, shown?: string];
+
+function flagTable(context: ParseContext, gates: FeatureGates): Record<string, FlagRow[]> {
+  const gateList = gates.knownFeatures().map((line) => `  ${line}`).join("\n");
+  const ns = "the operator namespace";
+  const upstreamKey = UPSTREAM_JOB_TEMPLATE_KEY;
+  // deno-fmt-ignore
+  return {
+    "Kubernetes API:": [
+      ["--kubeconfig <path>", "kubeconfig file, for running outside the cluster", "", "in-cluster config"],
+      ["--context <name>", "kubeconfig context to use", "", "the current context"],
+      ["--master <url>", "API server address, overrides the kubeconfig (for CloudTTY compatibility)"],
+      ["--kube-api-qps <float>", "steady queries per second to the API server, > 0", "50"],
+      ["--kube-api-burst <int>", "queries allowed in a burst above --kube-api-qps, >= 1", "100"],
+    ],
+    "CloudShell:": [
+      ["--feature-gates <list>", `Name=true|false pairs, comma-separated; gates:\n${gateList}`],
+      ["--job-template-configmap <[namespace/]name>",
+        `ConfigMap holding the Job template; the namespace defaults to ${ns}`,
+        DEFAULT_JOB_TEMPLATE_CONFIGMAP],
+      ["--job-template-key <key>",
+        `key of the Job template in that ConfigMap; when it is absent, CloudTTY's key ${upstreamKey} is read`,
+        DEFAULT_JOB_TEMPLATE_KEY],
+      ["--cloudshell-image <image>",
+        "terminal image for CloudShells without spec.image", DEFAULT_CLOUDSHELL_IMAGE],
+      ["--kubeconfig-clusterrole <name>",
+        "ClusterRole bound to a per-CloudShell ServiceAccount when the CloudShell gives no kubeconfig",
+        "view"],
+      ["--node-port-host <host>", "external host in NodePort access URLs", "", "the node's address"],
+      ["--workers <n>", "CloudShells reconciled concurrently, 1 to 256", "4"],
+      ["--watch-namespace <namespace>", "watch CloudShells in this namespace only", "", "all namespaces"],
+      ["--operator-namespace <namespace>", "namespace the operator runs in", context.defaultNamespace],
+    ],
+    "Leader election:": [
+      ["--leader-elect [bool]", "elect a leader so that only one replica acts", "true"],
+      ["--leader-elect-lease-duration <duration>",
+        "how long other replicas wait before taking over a lease that was not renewed", "15s"],
+      ["--leader-elect-renew-deadline <duration>",
+        "how long the leader tries to renew before giving up", "10s"],
+      ["--leader-elect-retry-period <duration>", "wait between tries to acquire or renew the lease", "2s"],
+      ["--leader-elect-resource-name <name>", "name of the Lease", "cloudshell-operator"],
+      ["--leader-elect-resource-namespace <namespace>", "namespace of the Lease", "", ns],
+    ],
+    "Serving:": [
+      ["--metrics-bind-address <host:port>", "address of the /metrics endpoint, 0 disables it", ":8080"],
+      ["--health-probe-bind-address <host:port>", "address of /healthz and /readyz, 0 disables it", ":8081"],
+      ["--shutdown-timeout <duration>", "how long to drain work after SIGTERM before exiting", "30s"],
+    ],
+    "Logging:": [
+      ["--log-format <format>", `line format: ${LOG_FORMATS.join(" or ")}`, "text"],
+      ["--log-level <level>", `lowest level logged: ${LOG_LEVELS.join(", ")}`, "info"],
+      ["-v, --v <int>",
+        "verbosity, for CloudTTY compatibility: 0-1 = info, 2+ = debug; --log-level wins", "0"],
+    ],
+  };
+}
+
+/** Typed access to the parsed flag values, by long flag name. */
+class FlagValues {
+  readonly #program: Command;
+  readonly #attributes = new Map<string, string>();
+
+  constructor(program: Command) {
+    this.#program = program;
+    for (const option of program.options) {
+      if (option.long) this.#attributes.set(option.long, option.attributeName());
+    }
+  }
+
+  /** The value of a string flag; an empty string counts as unset. */
+  optional(flag: string): string | undefined {
+    const value = this.#raw(flag);
+    if (value === undefined || value === "") return undefined;
+    if (typeof value !== "string") throw new Error(`Flag ${flag} holds a ${typeof value}, not a string`);
+    return value;
+  }
+
+  /** The value of a string flag with a default. */
+  string(flag: string): string {
+    const value = this.#raw(flag);
+    if (typeof value !== "string") throw new Error(`Flag ${flag} holds a ${typeof value}, not a string`);
+    return value;
+  }
+
+  /** The value of a flag with an optional value; given without one, it reads `true`. */
+  flagOrString(flag: string): string {
+    return this.#raw(flag) === true ? "true" : this.string(flag);
+  }
+
+  /** The values of a repeatable flag. */
+  list(flag: string): string[] {
+    const value = this.#raw(flag);
+    return Array.isArray(value) ? value.map(String) : [];
+  }
+
+  /** Whether the flag was given on the command line. */
+  given(flag: string): boolean {
+    return this.#program.getOptionValueSource(this.#attribute(flag)) === "cli";
+  }
+
+  #raw(flag: string): unknown {
+    return this.#program.getOptionValue(this.#attribute(flag));
+  }
+
+  #attribute(flag: string): string {
+    const attribute = this.#attributes.get(flag);
+    if (attribute === undefined) throw new Error(`Flag ${flag} is not registered`);
+    return attribute;
+  }
+}
+
+function toOptions(flags: FlagValues, gates: FeatureGates): Options {
+  for (const list of flags.list("--feature-gates")) {
+    try {
+      gates.set(list);
+    } catch (err) {
+      if (err instanceof FeatureGateError) throw invalid("--feature-gates", list, lowerFirst(err.message));
+      throw err;
+    }
+  }
+  const operatorNamespace = namespace("--operator-namespace", flags.string("--operator-namespace"));
+  const watched = flags.optional("--watch-namespace");
+  const leaderElection = leaderElectionOptions(flags, operatorNamespace);
+  return Object.freeze({
+    kubeconfig: flags.optional("--kubeconfig"),
+    context: flags.optional("--context"),
+    master: noSpaces(
+      "--master",
+      flags.optional("--master"),
+      "an API server URL such as https://10.0.0.1:6443",
+    ),
+    featureGates: gates,
+    jobTemplateConfigMap: objectRef(flags.string("--job-template-configmap"), operatorNamespace),
+    jobTemplateKey: configMapKey(flags.string("--job-template-key")),
+    cloudshellImage: image(flags.string("--cloudshell-image")),
+    kubeconfigClusterRole: clusterRoleName(flags.string("--kubeconfig-clusterrole")),
+    nodePortHost: host(flags.optional("--node-port-host")),
+    workers: integer("--workers", flags.string("--workers"), 1, 256),
+    kubeApiQps: positiveNumber("--kube-api-qps", flags.string("--kube-api-qps")),
+    kubeApiBurst: integer("--kube-api-burst", flags.string("--kube-api-burst"), 1),
+    leaderElection,
+    metricsBindAddress: bindAddress("--metrics-bind-address", flags.string("--metrics-bind-address")),
+    healthProbeBindAddress: bindAddress(
+      "--health-probe-bind-address",
+      flags.string("--health-probe-bind-address"),
+    ),
+    logFormat: oneOf("--log-format", flags.string("--log-format"), LOG_FORMATS),
+    logLevel: logLevel(flags),
+    watchNamespace: watched === undefined ? undefined : namespace("--watch-namespace", watched),
+    operatorNamespace,
+    shutdownTimeoutMs: duration("--shutdown-timeout", flags.string("--shutdown-timeout")),
+  });
+}
+
+function leaderElectionOptions(flags: FlagValues, operatorNamespace: string): LeaderElectionOptions {
+  const enabledText = flags.flagOrString("--leader-elect");
+  const enabled = parseBool(enabledText);
+  if (enabled === undefined) throw invalid("--leader-elect", enabledText, "expected true or false");
+  const lease = flags.string("--leader-elect-lease-duration");
+  const renew = flags.string("--leader-elect-renew-deadline");
+  const retry = flags.string("--leader-elect-retry-period");
+  const options: LeaderElectionOptions = Object.freeze({
+    enabled,
+    leaseDurationMs: duration("--leader-elect-lease-duration", lease),
+    renewDeadlineMs: duration("--leader-elect-renew-deadline", renew),
+    retryPeriodMs: duration("--leader-elect-retry-period", retry),
+    resourceName: subdomain("--leader-elect-resource-name", flags.string("--leader-elect-resource-name")),
+    resourceNamespace: namespace(
+      "--leader-elect-resource-namespace",
+      flags.optional("--leader-elect-resource-namespace") ?? operatorNamespace,
+    ),
+  });
+  if (!enabled) return options;
+  if (options.leaseDurationMs <= options.renewDeadlineMs) {
+    throw new FlagError(
+      `Invalid leader election timing: --leader-elect-lease-duration (${lease}) must be greater than ` +
+        `--leader-elect-renew-deadline (${renew})`,
+    );
+  }
+  if (options.renewDeadlineMs <= 1.2 * options.retryPeriodMs) {
+    throw new FlagError(
+      `Invalid leader election timing: --leader-elect-renew-deadline (${renew}) must be greater than ` +
+        `1.2 times --leader-elect-retry-period (${retry})`,
+    );
+  }
+  return options;
+}
+
+function logLevel(flags: FlagValues): LogLevel {
+  const level = oneOf("--log-level", flags.string("--log-level"), LOG_LEVELS);
+  const verbosityText = flags.string("--v").replace(/^=/, "");
+  const verbosity = integer("--v", verbosityText, 0);
+  if (flags.given("--log-level") || !flags.given("--v")) return level;
+  return verbosity >= 2 ? "debug" : "info";
+}
+
+function invalid(flag: string, value: string, expected: string): never {
+  throw new FlagError(`Invalid value "${value}" for flag ${flag}: ${expected}`);
+}
+
+function integer(flag: string, text: string, min: number, max?: number): number {
+  const value = Number(text);
+  const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
+  if (
+    !INTEGER.test(text) || !Number.isSafeInteger(value) || value < min || (max !== undefined && value > max)
+  ) {
+    invalid(flag, text, `expected an integer ${range}`);
+  }
+  return value;
+}
+
+function positiveNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!FLOAT.test(text) || !Number.isFinite(value) || value <= 0) {
+    invalid(flag, text, "expected a number greater than 0");
+  }
+  return value;
+}
+
+function duration(flag: string, text: string): number {
+  let value: number;
+  try {
+    value = parseDuration(text);
+  } catch (err) {
+    if (err instanceof DurationError) invalid(flag, text, err.detail);
+    throw err;
+  }
+  if (value <= 0) invalid(flag, text, "expected a positive duration such as 15s");
+  return value;
+}
+
+function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  const match = allowed.find((item) => item === text);
+  return match ?? invalid(flag, text, `expected one of ${allowed.join(", ")}`);
+}
+
+function namespace(flag: string, text: string): string {
+  if (text.length > 63 || !DNS_LABEL.test(text)) {
+    invalid(
+      flag,
+      text,
+      "expected a namespace name (lowercase letters, digits and '-', at most 63 characters)",
+    );
+  }
+  return text;
+}
+
+function subdomain(flag: string, text: string): string {
+  if (text.length > 253 || !DNS_SUBDOMAIN.test(text)) {
+    invalid(flag, text, "expected a DNS subdomain name (lowercase letters, digits, '-' and '.')");
+  }
+  return text;
+}
+
+function objectRef(text: string, defaultNamespace: string): ObjectRef {
+  const flag = "--job-template-configmap";
+  const parts = text.split("/");
+  if (parts.length > 2) invalid(flag, text, "expected a ConfigMap as name or namespace/name");
+  const [ns, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
+  if (ns.length > 63 || !DNS_LABEL.test(ns)) {
+    invalid(flag, text, `namespace "${ns}" is not a valid namespace name`);
+  }
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    invalid(flag, text, `name "${name}" is not a valid ConfigMap name`);
+  }
+  return Object.freeze({ namespace: ns, name });
+}
+
+function configMapKey(text: string): string {
+  if (text.length > 253 || !CONFIGMAP_KEY.test(text) || text === "." || text.startsWith("..")) {
+    invalid("--job-template-key", text, "expected a ConfigMap key (letters, digits, '-', '_' and '.')");
+  }
+  return text;
+}
+
+function clusterRoleName(text: string): string {
+  if (text === "" || text === "." || text === ".." || /[/%]/.test(text)) {
+    invalid("--kubeconfig-clusterrole", text, "expected a ClusterRole name");
+  }
+  return text;
+}
+
+function noSpaces(flag: string, text: string | undefined, expected: string): string | undefined {
+  if (text !== undefined && /\s/.test(text)) invalid(flag, text, `expected ${expected}`);
+  return text;
+}
+
+function image(text: string): string {
+  if (text === "" || /\s/.test(text)) {
+    invalid("--cloudshell-image", text, `expected an image reference such as ${DEFAULT_CLOUDSHELL_IMAGE}`);
+  }
+  return text;
+}
+
+function host(text: string | undefined): string | undefined {
+  if (text !== undefined && /[\s/]/.test(text)) {
+    invalid("--node-port-host", text, "expected a host name or IP address, without scheme or path");
+  }
+  return text;
+}
+
+function bindAddress(flag: string, text: string): BindAddress | undefined {
+  if (text === "0") return undefined;
+  const match = /^(?:\[([^\]]*)\]|([^:[\]\s/]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    invalid(flag, text, "expected host:port such as :8080 or 127.0.0.1:8080, or 0 to disable");
+  }
+  const hostname = match[1] ?? match[2];
+  return Object.freeze({ address: text, hostname: hostname === "" ? "0.0.0.0" : hostname, port });
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
