@@ -1,0 +1,48 @@
+/**
+ * Client-side request throttling, like client-go's `--kube-api-qps` and
+ * `--kube-api-burst`: a token bucket that requests wait on before they are sent.
+ */
+
+/** A token bucket that hands out `qps` tokens a second, holding at most `burst`. */
+export class TokenBucket {
+  readonly #qps: number;
+  readonly #burst: number;
+  #tokens: number;
+  #last: number;
+  readonly #now: () => number;
+
+  constructor(qps: number, burst: number, now: () => number = () => performance.now()) {
+    if (!(qps > 0) || !(burst >= 1)) throw new RangeError(`Invalid rate limit: qps ${qps}, burst ${burst}`);
+    this.#qps = qps;
+    this.#burst = burst;
+    this.#tokens = burst;
+    this.#now = now;
+    this.#last = now();
+  }
+
+  /** Reserves one token and returns how many milliseconds to wait before using it. */
+  reserve(): number {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);
+    this.#last = now;
+    this.#tokens -= 1;
+    return this.#tokens >= 0 ? 0 : (-this.#tokens / this.#qps) * 1000;
+  }
+
+  /** Waits for a token; rejects if the signal aborts first. */
+  async take(signal?: AbortSignal): Promise<void> {
+    const wait = this.reserve();
+    if (wait <= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, wait);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}

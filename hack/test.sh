@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every check and test on a fresh machine: installs the pinned Deno from
+# npm, builds the test control plane from Go modules (cached outside the repo,
+# so only the first run pays for it), then runs format, lint and type checks
+# and the whole test suite against that real control plane.
+#
+# Needs: bash, Node.js with npm, Go, openssl. Extra arguments go to `deno test`
+# (for example a file or `--filter name`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "Installing the pinned Deno (npm ci)"
+npm ci --no-audit --no-fund --loglevel=error >&2
+export PATH="$PWD/node_modules/.bin:$PATH"
+deno --version | head -1 >&2
+
+step "Building the test control plane (cached after the first run)"
+CLOUDSHELL_CONTROLPLANE_BIN=$(bash hack/controlplane/build.sh)
+export CLOUDSHELL_CONTROLPLANE_BIN
+
+step "Fetching npm dependencies"
+deno install --frozen >&2
+
+step "deno fmt --check"
+deno fmt --check
+step "deno lint"
+deno lint
+step "deno check"
+deno task check
+
+step "Tests (one shared control plane; fault tests start their own)"
+if [ "$#" -gt 0 ]; then
+  deno run --allow-all tests/harness/cli.ts exec -- deno test --allow-all "$@"
+else
+  deno task test
+fi

@@ -1,0 +1,81 @@
+/**
+ * What an end-to-end test asks for: a cluster to talk to. Inside `deno task
+ * test` every test file shares the control plane the task started (its
+ * kubeconfig is in CLOUDSHELL_TEST_KUBECONFIG); a test file run on its own
+ * starts a private one. Tests isolate themselves with their own namespaces.
+ */
+import {
+  type ClusterConnection,
+  KubeClient,
+  loadClusterConnection,
+  Resources,
+} from "../../controller/kube/mod.ts";
+import { startControlPlane } from "./control_plane.ts";
+
+/** Environment variable naming the shared cluster's kubeconfig. */
+export const SHARED_KUBECONFIG_ENV = "CLOUDSHELL_TEST_KUBECONFIG";
+
+/** A cluster handle for one test file. */
+export interface TestCluster extends AsyncDisposable {
+  kubeconfigPath: string;
+  connection: ClusterConnection;
+  /** Admin client (system:masters). */
+  client: KubeClient;
+  /** Creates a namespace with a unique name and returns the name. */
+  namespace(prefix: string): Promise<string>;
+}
+
+let counter = 0;
+
+/** The shared cluster if there is one, else a private control plane stopped on dispose. */
+export async function testCluster(): Promise<TestCluster> {
+  const shared = Deno.env.get(SHARED_KUBECONFIG_ENV);
+  if (shared) {
+    const connection = await loadClusterConnection({ kubeconfigPath: shared, env: {} });
+    const client = new KubeClient(connection, { qps: 500, burst: 1000, userAgent: "cloudshell-e2e" });
+    return handle(shared, connection, client, () => Promise.resolve(client.close()));
+  }
+  const cp = await startControlPlane();
+  return handle(cp.kubeconfigPath, cp.connection(), cp.client, () => cp.stop());
+}
+
+function handle(
+  kubeconfigPath: string,
+  connection: ClusterConnection,
+  client: KubeClient,
+  dispose: () => Promise<void>,
+): TestCluster {
+  return {
+    kubeconfigPath,
+    connection,
+    client,
+    async namespace(prefix: string): Promise<string> {
+      const name = `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`.slice(0, 63);
+      await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+      return name;
+    },
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  const suffix = lastError ? `; last error: ${(lastError as Error).message}` : "";
+  throw new Error(`Timed out after ${timeoutMs}ms waiting for ${what}${suffix}`);
+}

@@ -1,0 +1,361 @@
+/**
+ * A real Kubernetes control plane for tests: etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler and kwok (fake nodes whose pods go
+ * Running and Ready), on free loopback ports, built from Go modules by
+ * hack/controlplane/build.sh and cached outside the repository.
+ *
+ * Use `startControlPlane()` for a private cluster (fault tests that restart the
+ * API server), or `sharedCluster()` to attach to the one `deno task test`
+ * starts for the whole run.
+ */
+import { stringify as toYaml } from "yaml";
+import {
+  type ClusterConnection,
+  KubeClient,
+  loadClusterConnection,
+  Resources,
+} from "../../controller/kube/mod.ts";
+import { generateCerts } from "./certs.ts";
+import { freePort, ManagedProcess } from "./process.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+const SERVICE_CIDR = "10.96.0.0/16";
+const SERVICE_IP = "10.96.0.1";
+/** The address kwok gives its fake nodes (TEST-NET-1: never routed). */
+export const NODE_IP = "192.0.2.10";
+/** Label of the fake nodes kwok manages. */
+export const KWOK_NODE_LABEL = "type=kwok";
+
+/** Options of a control plane. */
+export interface ControlPlaneOptions {
+  /** How many fake nodes to register (default 2). */
+  nodes?: number;
+  /** Print progress to stderr. */
+  verbose?: boolean;
+}
+
+/** Builds (or finds in the cache) the control-plane binaries and returns their directory. */
+export async function controlPlaneBinaries(): Promise<string> {
+  const fromEnv = Deno.env.get("CLOUDSHELL_CONTROLPLANE_BIN");
+  if (fromEnv) return fromEnv;
+  const out = await new Deno.Command("bash", {
+    args: [`${REPO}hack/controlplane/build.sh`],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("Building the control plane failed (see the output above)");
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  return lines[lines.length - 1];
+}
+
+/** A running control plane. Dispose of it (or call `stop()`) to end every process. */
+export class ControlPlane implements AsyncDisposable {
+  readonly dir: string;
+  readonly kubeconfigPath: string;
+  readonly apiServerUrl: string;
+  readonly #processes: Map<string, ManagedProcess>;
+  readonly #connection: ClusterConnection;
+  readonly #client: KubeClient;
+  readonly #verbose: boolean;
+
+  private constructor(
+    dir: string,
+    kubeconfigPath: string,
+    apiServerUrl: string,
+    processes: Map<string, ManagedProcess>,
+    connection: ClusterConnection,
+    verbose: boolean,
+  ) {
+    this.dir = dir;
+    this.kubeconfigPath = kubeconfigPath;
+    this.apiServerUrl = apiServerUrl;
+    this.#processes = processes;
+    this.#connection = connection;
+    this.#client = new KubeClient(connection, {
+      qps: 1000,
+      burst: 2000,
+      userAgent: "cloudshell-test-harness",
+    });
+    this.#verbose = verbose;
+  }
+
+  /** Starts every component and returns once nodes are Ready and the default ServiceAccount exists. */
+  static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const verbose = opts.verbose ?? false;
+    const say = (msg: string) => verbose && console.error(`[control-plane] ${msg}`);
+    const t0 = performance.now();
+    const bin = await controlPlaneBinaries();
+    const tBuilt = performance.now();
+    const dir = await Deno.makeTempDir({ prefix: "cloudshell-cp-" });
+    const processes = new Map<string, ManagedProcess>();
+    const cleanupOnFailure = async (err: unknown): Promise<never> => {
+      await Promise.all([...processes.values()].map((p) => p.stop(1_000)));
+      const tails = await Promise.all(
+        [...processes.values()].map(async (p) => `--- ${p.name}\n${await p.tail()}`),
+      );
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw new Error(`Control plane failed to start: ${(err as Error).message}\n${tails.join("\n")}`, {
+        cause: err,
+      });
+    };
+    try {
+      const certs = await generateCerts(dir, SERVICE_IP);
+      const [etcdPort, etcdPeerPort, apiPort, kcmPort, schedPort, kwokPort] = Array.from(
+        { length: 6 },
+        freePort,
+      );
+      const apiServerUrl = `https://127.0.0.1:${apiPort}`;
+      const kubeconfigPath = `${dir}/kubeconfig`;
+      await Deno.writeTextFile(
+        kubeconfigPath,
+        kubeconfigYaml(apiServerUrl, certs.caCert, certs.adminCert, certs.adminKey),
+      );
+      await Deno.writeTextFile(
+        `${dir}/kwok.yaml`,
+        await Deno.readTextFile(new URL("./kwok_stages.yaml", import.meta.url)),
+      );
+      const add = (name: string, argv: string[]) => {
+        const p = new ManagedProcess(name, argv, `${dir}/${name}.log`);
+        processes.set(name, p);
+        return p;
+      };
+
+      const etcd = add("etcd", [
+        `${bin}/etcd`,
+        "--name=default",
+        `--data-dir=${dir}/etcd`,
+        `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
+        // Tests throw the data away: skipping fsync makes writes an order of magnitude faster.
+        "--unsafe-no-fsync",
+        "--log-level=warn",
+      ]);
+      await etcd.start();
+      await waitFor(
+        "etcd",
+        etcd,
+        async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok,
+        30_000,
+      );
+      say(`etcd up on ${etcdPort}`);
+
+      const apiserver = add("kube-apiserver", [
+        `${bin}/kube-apiserver`,
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${dir}/apiserver`,
+        `--tls-cert-file=${certs.serverCert}`,
+        `--tls-private-key-file=${certs.serverKey}`,
+        `--client-ca-file=${certs.caCert}`,
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        `--service-account-key-file=${certs.saPub}`,
+        `--service-account-signing-key-file=${certs.saKey}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        "--authorization-mode=Node,RBAC",
+        "--allow-privileged=true",
+        "--profiling=false",
+        "--event-ttl=1h",
+        "--v=0",
+      ]);
+      await apiserver.start();
+      const connection = await loadClusterConnection({ kubeconfigPath, env: {} });
+      const probe = new KubeClient(connection, { userAgent: "cloudshell-test-harness" });
+      await waitForApi(apiserver, probe, 60_000);
+      say(`kube-apiserver up at ${apiServerUrl}`);
+
+      add("kube-controller-manager", [
+        `${bin}/kube-controller-manager`,
+        `--kubeconfig=${kubeconfigPath}`,
+        `--authentication-kubeconfig=${kubeconfigPath}`,
+        `--authorization-kubeconfig=${kubeconfigPath}`,
+        "--bind-address=127.0.0.1",
+        `--secure-port=${kcmPort}`,
+        `--service-account-private-key-file=${certs.saKey}`,
+        `--root-ca-file=${certs.caCert}`,
+        "--use-service-account-credentials=true",
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        "--leader-elect=false",
+        // The defaults (20 qps) would make the control plane, not the operator, the bottleneck at 1,000 shells.
+        "--kube-api-qps=500",
+        "--kube-api-burst=1000",
+        "--concurrent-job-syncs=20",
+        "--concurrent-gc-syncs=20",
+        "--v=0",
+      ]);
+      add("kube-scheduler", [
+        `${bin}/kube-scheduler`,
+        `--kubeconfig=${kubeconfigPath}`,
+        `--authentication-kubeconfig=${kubeconfigPath}`,
+        `--authorization-kubeconfig=${kubeconfigPath}`,
+        "--bind-address=127.0.0.1",
+        `--secure-port=${schedPort}`,
+        "--leader-elect=false",
+        "--kube-api-qps=500",
+        "--kube-api-burst=1000",
+        "--v=0",
+      ]);
+      add("kwok", [
+        `${bin}/kwok`,
+        `--kubeconfig=${kubeconfigPath}`,
+        `--config=${dir}/kwok.yaml`,
+        `--manage-nodes-with-label-selector=${KWOK_NODE_LABEL}`,
+        `--node-ip=${NODE_IP}`,
+        "--cidr=10.244.0.1/16",
+        "--node-lease-duration-seconds=40",
+        `--server-address=127.0.0.1:${kwokPort}`,
+      ]);
+      await Promise.all(
+        ["kube-controller-manager", "kube-scheduler", "kwok"].map((n) => processes.get(n)!.start()),
+      );
+
+      const cp = new ControlPlane(dir, kubeconfigPath, apiServerUrl, processes, connection, verbose);
+      probe.close();
+      await cp.#registerNodes(opts.nodes ?? 2);
+      await cp.#waitUntilUsable();
+      const total = (performance.now() - t0) / 1000;
+      const startOnly = (performance.now() - tBuilt) / 1000;
+      console.error(
+        `[control-plane] ready in ${startOnly.toFixed(1)}s (${
+          total.toFixed(1)
+        }s with build check) at ${apiServerUrl}; kubeconfig ${kubeconfigPath}`,
+      );
+      return cp;
+    } catch (err) {
+      return await cleanupOnFailure(err);
+    }
+  }
+
+  /** Connection details for building clients. */
+  connection(): ClusterConnection {
+    return this.#connection;
+  }
+
+  /** The admin client of the harness (system:masters). */
+  get client(): KubeClient {
+    return this.#client;
+  }
+
+  /** Stops kube-apiserver (for fault tests); the rest keeps running. */
+  async stopApiServer(): Promise<void> {
+    await this.#processes.get("kube-apiserver")!.stop();
+  }
+
+  /** Starts kube-apiserver again on the same port and waits until it serves. */
+  async startApiServer(): Promise<void> {
+    const p = this.#processes.get("kube-apiserver")!;
+    await p.start();
+    await waitForApi(p, this.#client, 60_000);
+  }
+
+  /** Stops and starts kube-apiserver. */
+  async restartApiServer(): Promise<void> {
+    await this.stopApiServer();
+    await this.startApiServer();
+  }
+
+  /** Stops every process (in reverse start order) and removes the state directory. */
+  async stop(): Promise<void> {
+    this.#client.close();
+    const order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"];
+    for (const name of order) await this.#processes.get(name)?.stop();
+    if (!Deno.env.get("CLOUDSHELL_KEEP_CLUSTER_DIR")) {
+      await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #registerNodes(count: number): Promise<void> {
+    const [key, value] = KWOK_NODE_LABEL.split("=");
+    await Promise.all(Array.from({ length: count }, (_, i) =>
+      this.#client.create(Resources.nodes, {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+          name: `kwok-node-${i}`,
+          labels: { [key]: value, "kubernetes.io/hostname": `kwok-node-${i}`, "kubernetes.io/os": "linux" },
+          annotations: { "node.alpha.kubernetes.io/ttl": "0", "kwok.x-k8s.io/node": "fake" },
+        },
+        spec: {},
+      })));
+  }
+
+  async #waitUntilUsable(): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    const say = (msg: string) => this.#verbose && console.error(`[control-plane] ${msg}`);
+    while (Date.now() < deadline) {
+      for (const [name, p] of this.#processes) {
+        if (!p.running) throw new Error(`${name} is not running`);
+      }
+      const nodes = await this.#client.list<NodeLike>(Resources.nodes).catch(() => undefined);
+      const ready = nodes?.items.filter((n) =>
+        n.status?.conditions?.some((c) =>
+          c.type === "Ready" && c.status === "True"
+        )
+      ).length ?? 0;
+      const sa = await this.#client.get(Resources.serviceAccounts, "default", "default").then(
+        () => true,
+        () => false,
+      );
+      if (nodes && ready === nodes.items.length && ready > 0 && sa) {
+        say(`${ready} nodes Ready`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error("Nodes did not become Ready, or the default ServiceAccount did not appear, within 90s");
+  }
+}
+
+interface NodeLike {
+  metadata: { name?: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+async function waitFor(
+  name: string,
+  proc: ManagedProcess,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  let exited = false;
+  proc.exited().then(() => exited = true);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${name} exited during start-up`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not become ready within ${timeoutMs / 1000}s`);
+}
+
+function waitForApi(proc: ManagedProcess, client: KubeClient, timeoutMs: number): Promise<void> {
+  return waitFor("kube-apiserver", proc, async () => {
+    const res = await client.request({ method: "GET", path: "/readyz", signal: AbortSignal.timeout(2_000) });
+    await res.body?.cancel();
+    return res.ok;
+  }, timeoutMs);
+}
+
+function kubeconfigYaml(server: string, caFile: string, certFile: string, keyFile: string): string {
+  return toYaml({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "cloudshell-test", cluster: { server, "certificate-authority": caFile } }],
+    users: [{ name: "admin", user: { "client-certificate": certFile, "client-key": keyFile } }],
+    contexts: [{ name: "cloudshell-test", context: { cluster: "cloudshell-test", user: "admin" } }],
+    "current-context": "cloudshell-test",
+  });
+}
+
+/** Starts a private control plane (fault tests, or tests run on their own). */
+export function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  return ControlPlane.start(opts);
+}

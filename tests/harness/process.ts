@@ -1,0 +1,103 @@
+/**
+ * A supervised child process of the test control plane. Every process runs
+ * under guard.sh, which kills it if the test process dies without cleaning up,
+ * so no etcd or kube-apiserver is ever left behind.
+ */
+
+const GUARD = new URL("./guard.sh", import.meta.url).pathname;
+
+/** One running binary with its log file. */
+export class ManagedProcess {
+  readonly name: string;
+  readonly logPath: string;
+  #child: Deno.ChildProcess | undefined;
+  #status: Promise<Deno.CommandStatus> | undefined;
+  readonly #argv: string[];
+
+  constructor(name: string, argv: string[], logPath: string) {
+    this.name = name;
+    this.#argv = argv;
+    this.logPath = logPath;
+  }
+
+  /** Starts the process, appending its output to the log file. */
+  async start(): Promise<void> {
+    if (this.#child) throw new Error(`${this.name} is already running`);
+    const log = await Deno.open(this.logPath, { append: true, create: true, write: true });
+    const child = new Deno.Command(GUARD, {
+      args: [String(Deno.pid), ...this.#argv],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Both streams go to one file; the writes are small enough not to interleave mid-line.
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) await log.write(chunk).catch(() => 0);
+    };
+    const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).catch(() => {});
+    this.#child = child;
+    this.#status = child.status.then(async (s) => {
+      await pumps;
+      log.close();
+      return s;
+    });
+  }
+
+  /** Whether the process has been started and not yet exited. */
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  /** Resolves when the process exits (for crash detection while waiting for readiness). */
+  exited(): Promise<Deno.CommandStatus> {
+    if (!this.#status) throw new Error(`${this.name} was never started`);
+    return this.#status;
+  }
+
+  /** Stops the process: SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(graceMs = 5_000): Promise<void> {
+    const child = this.#child;
+    const status = this.#status;
+    if (!child || !status) return;
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const killed = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        // The guard forwards SIGTERM but cannot forward SIGKILL: kill its child directly.
+        new Deno.Command("pkill", { args: ["-KILL", "-P", String(child.pid)] }).output()
+          .catch(() => undefined)
+          .finally(() => {
+            try {
+              child.kill("SIGKILL");
+            } catch {
+              // Already gone.
+            }
+            resolve();
+          });
+      }, graceMs);
+    });
+    await Promise.race([status, killed]);
+    await status;
+    clearTimeout(timer);
+    this.#child = undefined;
+    this.#status = undefined;
+  }
+
+  /** The last lines of the log, for error messages. */
+  async tail(lines = 20): Promise<string> {
+    const text = await Deno.readTextFile(this.logPath).catch(() => "");
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  }
+}
+
+/** A free TCP port on loopback (bound, then released). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
