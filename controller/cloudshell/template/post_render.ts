@@ -1,0 +1,205 @@
+/**
+ * What the operator does to a rendered Job before creating it. Upstream's steps: the owner label on the
+ * Job and its Pod template, `spec.image` on the `web-tty` container, `spec.env` appended to it. Added here:
+ * the Job's name and namespace are pinned, and the kubeconfig volume gets its source (see
+ * templates/README.md, "The kubeconfig volume").
+ *
+ * @module
+ */
+
+import {
+  isObject,
+  type JobObject,
+  type JsonObject,
+  type JsonValue,
+  TemplateError,
+  TERMINAL_CONTAINER,
+  terminalContainer,
+  validateJob,
+} from "./job.ts";
+import type { TemplateVars } from "./vars.ts";
+import { type EnvVar, OWNER_LABEL } from "../api.ts";
+
+/** Name of the Pod volume whose source the operator owns. */
+export const KUBECONFIG_VOLUME = "kubeconfig";
+
+/** Where the kubeconfig volume is mounted when the template does not mount it itself (upstream's path). */
+export const DEFAULT_KUBECONFIG_MOUNT_PATH = "/usr/local/kubeconfig/";
+
+/** Where in-cluster clients (kubectl, client-go) look for a ServiceAccount token and CA. */
+export const SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Lifetime of the projected ServiceAccount token; the kubelet renews it before it expires. */
+export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
+
+// 0440: readable by root and, when a template sets fsGroup for a non-root user, by that group.
+const KUBECONFIG_FILE_MODE = 0o440;
+
+/** Where the terminal's Kubernetes credentials come from. */
+export type KubeconfigSource =
+  /** `spec.secretRef.name` (key `config`), or the Secret the operator made. */
+  | { readonly kind: "Secret"; readonly name: string }
+  /** Legacy `spec.configmapName` (key `config`), when the AllowSecretStoreKubeconfig gate is off. */
+  | { readonly kind: "ConfigMap"; readonly name: string }
+  /** No kubeconfig given: a per-CloudShell ServiceAccount with a short-lived projected token. */
+  | {
+    readonly kind: "ServiceAccount";
+    readonly serviceAccountName: string;
+    readonly tokenExpirationSeconds?: number;
+  };
+
+/** CloudShell facts applied after rendering. */
+export interface PostRenderOptions {
+  /** `spec.image`; when non-empty it replaces the image of the `web-tty` container. */
+  readonly image?: string;
+  /** `spec.env`; appended, in order, to the env of the `web-tty` container. */
+  readonly env?: readonly EnvVar[];
+  /** Source of the kubeconfig volume. */
+  readonly kubeconfig: KubeconfigSource;
+}
+
+/**
+ * Applies the post-render steps to a rendered Job and returns a new object (the input is not changed).
+ * Throws a TemplateError when the result cannot run: no valid Job, no image for `web-tty`, or a template
+ * that already mounts something where the ServiceAccount token must go.
+ */
+export function postRender(rendered: JsonObject, vars: TemplateVars, options: PostRenderOptions): JobObject {
+  const job = validateJob(structuredClone(rendered));
+  const metadata = objectField(job, "metadata");
+  // The operator finds its Job by name; a template must not move it elsewhere.
+  metadata.name = vars.Name;
+  metadata.namespace = vars.Namespace;
+  objectField(metadata, "labels")[OWNER_LABEL] = vars.CloudShellName;
+  objectField(objectField(job.spec.template, "metadata"), "labels")[OWNER_LABEL] = vars.CloudShellName;
+
+  const container = terminalContainer(job);
+  if (options.image) container.image = options.image;
+  applyKubeconfig(job, container, options.kubeconfig);
+  if (options.env && options.env.length > 0) {
+    // A JSON round trip copies the entries and drops undefined fields, which JsonValue cannot hold.
+    container.env = [
+      ...listField(container, "env"),
+      ...JSON.parse(JSON.stringify(options.env)) as JsonObject[],
+    ];
+  }
+  if (typeof container.image !== "string" || container.image === "") {
+    throw new TemplateError(
+      `Container "${TERMINAL_CONTAINER}" has no image: set spec.image, --cloudshell-image or an image in the template`,
+    );
+  }
+  return job;
+}
+
+function applyKubeconfig(job: JobObject, container: JsonObject, source: KubeconfigSource): void {
+  const pod = job.spec.template.spec;
+  // The terminal's identity is the kubeconfig (or the ServiceAccount below), never a token the namespace's
+  // default ServiceAccount would otherwise hand out.
+  pod.automountServiceAccountToken = false;
+  const volumes = listField(pod, "volumes");
+  let volume = volumes.find((v): v is JsonObject => isObject(v) && v.name === KUBECONFIG_VOLUME);
+  if (volume === undefined) {
+    volume = { name: KUBECONFIG_VOLUME };
+    volumes.push(volume);
+    if (source.kind !== "ServiceAccount" && !mounts(container).some((m) => m.name === KUBECONFIG_VOLUME)) {
+      listField(container, "volumeMounts").push({
+        name: KUBECONFIG_VOLUME,
+        mountPath: DEFAULT_KUBECONFIG_MOUNT_PATH,
+        readOnly: true,
+      });
+    }
+  }
+  pod.volumes = volumes;
+
+  switch (source.kind) {
+    case "Secret":
+      // Keep the template's own secret settings (defaultMode, items); only the name is the operator's.
+      if (isObject(volume.secret)) volume.secret.secretName = source.name;
+      else setSource(volume, "secret", { secretName: source.name, defaultMode: KUBECONFIG_FILE_MODE });
+      break;
+    case "ConfigMap":
+      if (isObject(volume.configMap)) volume.configMap.name = source.name;
+      else setSource(volume, "configMap", { name: source.name, defaultMode: KUBECONFIG_FILE_MODE });
+      break;
+    case "ServiceAccount":
+      setSource(volume, "projected", serviceAccountProjection(source.tokenExpirationSeconds));
+      pod.serviceAccountName = source.serviceAccountName;
+      delete pod.serviceAccount; // deprecated alias; must not name another account
+      mountServiceAccountToken(container);
+      // KUBECONFIG would point at a file that does not exist here, and kubectl warns about it on every call;
+      // without it, kubectl and client-go use the in-cluster config built from the token mounted above.
+      if (Array.isArray(container.env)) {
+        container.env = container.env.filter((e) => !(isObject(e) && e.name === "KUBECONFIG"));
+      }
+      break;
+  }
+}
+
+function serviceAccountProjection(expirationSeconds = DEFAULT_TOKEN_EXPIRATION_SECONDS): JsonObject {
+  // The API server refuses tokens shorter than 10 minutes.
+  if (!Number.isSafeInteger(expirationSeconds) || expirationSeconds < 600) {
+    throw new RangeError("Token expiration must be a whole number of seconds, at least 600");
+  }
+  return {
+    defaultMode: KUBECONFIG_FILE_MODE,
+    sources: [
+      { serviceAccountToken: { path: "token", expirationSeconds } },
+      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      {
+        downwardAPI: {
+          items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }],
+        },
+      },
+    ],
+  };
+}
+
+function mountServiceAccountToken(container: JsonObject): void {
+  const path = SERVICE_ACCOUNT_MOUNT_PATH;
+  const taken = mounts(container).find((m) =>
+    typeof m.mountPath === "string" && trimSlash(m.mountPath) === path
+  );
+  if (taken?.name === KUBECONFIG_VOLUME) return;
+  if (taken !== undefined) {
+    throw new TemplateError(
+      `Container "${TERMINAL_CONTAINER}" already mounts ${JSON.stringify(taken.name)} at ${path}, ` +
+        `where the ServiceAccount token must go`,
+    );
+  }
+  listField(container, "volumeMounts").push({ name: KUBECONFIG_VOLUME, mountPath: path, readOnly: true });
+}
+
+/** Replaces whatever source a volume had by `key: value`, keeping its name. */
+function setSource(volume: JsonObject, key: string, value: JsonObject): void {
+  for (const k of Object.keys(volume)) if (k !== "name") delete volume[k];
+  volume[key] = value;
+}
+
+function mounts(container: JsonObject): JsonObject[] {
+  const list = container.volumeMounts;
+  return Array.isArray(list) ? list.filter(isObject) : [];
+}
+
+function trimSlash(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
+/** The object at `parent[key]`, created when absent. */
+function objectField(parent: JsonObject, key: string): JsonObject {
+  const value = parent[key];
+  if (isObject(value)) return value;
+  if (value !== undefined && value !== null) {
+    throw new TemplateError(`Field ${key} of the Job is not a mapping`);
+  }
+  const created: JsonObject = {};
+  parent[key] = created;
+  return created;
+}
+
+/** The list at `parent[key]`, created when absent (validateJob already rejected non-lists). */
+function listField(parent: JsonObject, key: string): JsonValue[] {
+  const value = parent[key];
+  if (Array.isArray(value)) return value;
+  const created: JsonValue[] = [];
+  parent[key] = created;
+  return created;
+}
