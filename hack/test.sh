@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "Installing the pinned Deno (npm ci)"
-npm ci --no-audit --no-fund --loglevel=error >&2
-export PATH="$PWD/node_modules/.bin:$PATH"
+npm ci --prefix toolchain --no-audit --no-fund --loglevel=error >&2
+export PATH="$PWD/toolchain/node_modules/.bin:$PATH"
 deno --version | head -1 >&2
 
 step "Building the test control plane (cached after the first run)"
@@ -32,7 +32,7 @@ deno task check
 
 step "Tests (one shared control plane; fault tests start their own)"
 if [ "$#" -gt 0 ]; then
-  deno run --allow-all tests/harness/cli.ts exec -- deno test --allow-all "$@"
+  deno run --allow-all tests/harness/cli.ts exec --apply deploy/crd.yaml -- deno test --allow-all "$@"
 else
   deno task test
 fi

@@ -2,10 +2,17 @@
  * Starts the test control plane by hand, or around a command.
  *
  *   deno task cluster up                 start it and wait for Ctrl-C
- *   deno task cluster exec -- CMD ARGS   start it, run CMD with
- *                                        CLOUDSHELL_TEST_KUBECONFIG set, stop it,
- *                                        exit with CMD's code
+ *   deno task cluster exec [--apply FILE]... -- CMD ARGS
+ *                                        start it, apply the manifests, run CMD
+ *                                        with CLOUDSHELL_TEST_KUBECONFIG set, stop
+ *                                        it, exit with CMD's code
+ *
+ * Applying CRDs before the tests start also gives the garbage collector time
+ * to notice the new types: it refreshes its view of the API only every 30 s,
+ * and until then it does not collect objects owned by custom resources.
  */
+import { parseAllDocuments } from "yaml";
+import { type KubeObject, Resources, type ResourceType } from "../../controller/kube/mod.ts";
 import { ControlPlane } from "./control_plane.ts";
 import { SHARED_KUBECONFIG_ENV } from "./cluster.ts";
 
@@ -15,7 +22,13 @@ async function main(args: string[]): Promise<number> {
     console.error("usage: cli.ts up | exec -- COMMAND [ARGS...]");
     return 2;
   }
+  const manifests: string[] = [];
+  while (rest[0] === "--apply" && rest[1]) {
+    manifests.push(rest[1]);
+    rest.splice(0, 2);
+  }
   const cp = await ControlPlane.start({ verbose: true });
+  for (const file of manifests) await apply(cp, file);
   const stop = async () => await cp.stop();
   let child: Deno.ChildProcess | undefined;
   const onSignal = (signal: Deno.Signal) => () => {
@@ -47,6 +60,19 @@ async function main(args: string[]): Promise<number> {
     return status.code;
   } finally {
     await stop();
+  }
+}
+
+/** Server-side applies every document of a YAML file whose kind the client knows. */
+async function apply(cp: ControlPlane, file: string): Promise<void> {
+  const types = Object.values(Resources) as ResourceType[];
+  for (const doc of parseAllDocuments(await Deno.readTextFile(file))) {
+    const obj = doc.toJS() as KubeObject | null;
+    if (!obj) continue;
+    const type = types.find((t) => t.kind === obj.kind);
+    if (!type) throw new Error(`${file}: cannot apply kind ${obj.kind}`);
+    await cp.client.patch(type, obj.metadata.namespace, obj.metadata.name!, obj, "apply", { force: true });
+    console.error(`[control-plane] applied ${obj.kind} ${obj.metadata.name} from ${file}`);
   }
 }
 

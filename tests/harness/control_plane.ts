@@ -147,6 +147,8 @@ export class ControlPlane implements AsyncDisposable {
         `--etcd-servers=http://127.0.0.1:${etcdPort}`,
         "--bind-address=127.0.0.1",
         "--advertise-address=127.0.0.1",
+        // The kubernetes Service endpoint reconciler refuses loopback addresses; nothing here needs it.
+        "--endpoint-reconciler-type=none",
         `--secure-port=${apiPort}`,
         `--cert-dir=${dir}/apiserver`,
         `--tls-cert-file=${certs.serverCert}`,

@@ -98,7 +98,7 @@ Deno.test("a NodePort Service gets a node port and a ClusterIP", async () => {
 Deno.test("deleting an owner garbage-collects what it owns", async () => {
   await using cluster = await testCluster();
   const ns = await cluster.namespace("smoke-gc");
-  const owner = await cluster.client.create(Resources.configMaps, {
+  const owner = await cluster.client.create<KubeObject>(Resources.configMaps, {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: "owner", namespace: ns },

@@ -1,0 +1,143 @@
+/**
+ * The CloudShell API (`cloudshell.cloudtty.io/v1alpha1`): types, names and
+ * constants that CloudTTY users already depend on (labels, finalizer, phase
+ * strings, object names), and the defaults the controller applies.
+ */
+import type { ResourceType } from "../kube/resources.ts";
+import type { KubeObject } from "../kube/types.ts";
+
+export const GROUP = "cloudshell.cloudtty.io";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = "CloudShell";
+
+/** The CloudShell resource. */
+export const CloudShells: ResourceType = {
+  group: GROUP,
+  version: VERSION,
+  plural: "cloudshells",
+  kind: KIND,
+  namespaced: true,
+};
+
+/** Upstream's finalizer, kept so CloudShells created by CloudTTY are finalized by us. */
+export const FINALIZER = "cloudtty.io/cloudshell-controller";
+/** Label on the Job, its pod template, the Service and the ServiceAccount: the CloudShell's name. */
+export const OWNER_LABEL = "cloudshell.cloudtty.io/owner-name";
+/** Label on objects this operator created (so shared Ingresses are deleted only if ours). */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "cloudshell-operator";
+/** Annotation recording the route entry a CloudShell added, so it is removed even after the spec changed. */
+export const ROUTE_ANNOTATION = "cloudshell.cloudtty.io/route";
+
+/** ttyd's port, in the container and on the Service. */
+export const TTYD_PORT = 7681;
+export const DEFAULT_COMMAND = "bash";
+export const DEFAULT_INGRESS_NAME = "cloudshell-ingress";
+/** Upstream's default `cloudshell-virtualService` is not a valid object name; this is. */
+export const DEFAULT_VIRTUAL_SERVICE_NAME = "cloudshell-virtualservice";
+export const ROUTE_BASE = "/apis/v1alpha1/cloudshell";
+
+export type ExposureMode = "ClusterIP" | "NodePort" | "Ingress" | "VirtualService";
+export const EXPOSURE_MODES: readonly ExposureMode[] = ["ClusterIP", "NodePort", "Ingress", "VirtualService"];
+
+export type Phase = "" | "CreatedJob" | "CreatedRouteRule" | "Ready" | "Complete" | "Failed";
+
+/** A `metav1.Condition`. */
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** A container environment variable (core/v1 EnvVar). */
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: Record<string, unknown>;
+}
+
+export interface IngressConfig {
+  ingressName?: string;
+  namespace?: string;
+  ingressClassName?: string;
+  annotations?: Record<string, string>;
+  host?: string;
+}
+
+export interface VirtualServiceConfig {
+  virtualServiceName?: string;
+  namespace?: string;
+  gateway?: string;
+  export_to?: string;
+}
+
+export interface CloudShellSpec {
+  secretRef?: { name?: string };
+  configmapName?: string;
+  image?: string;
+  commandAction?: string;
+  once?: boolean;
+  ttlSecondsAfterStarted?: number;
+  ttl?: number;
+  cleanup?: boolean;
+  exposureMode?: string;
+  ingressConfig?: IngressConfig;
+  virtualServiceConfig?: VirtualServiceConfig;
+  pathPrefix?: string;
+  pathSuffix?: string;
+  urlArg?: boolean;
+  env?: EnvVar[];
+  ttydClientOptions?: Record<string, string>;
+  runAsUser?: string;
+  serverBufferSize?: number | string;
+}
+
+export interface CloudShellStatus {
+  phase?: Phase;
+  accessUrl?: string;
+  lastScheduleTime?: string;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+/** A CloudShell object. */
+export interface CloudShell extends KubeObject {
+  spec?: CloudShellSpec;
+  status?: CloudShellStatus;
+}
+
+/** The name of the Job, Service, ServiceAccount and RoleBinding of a CloudShell. */
+export function childName(cloudShellName: string): string {
+  return `cloudshell-${cloudShellName}`;
+}
+
+/** The effective TTL in seconds: `ttlSecondsAfterStarted`, else legacy `ttl`, else none. */
+export function ttlSeconds(spec: CloudShellSpec): number | undefined {
+  return spec.ttlSecondsAfterStarted ?? spec.ttl ?? undefined;
+}
+
+/** The exposure mode with upstream's default (NodePort). */
+export function exposureMode(spec: CloudShellSpec): string {
+  return spec.exposureMode || "NodePort";
+}
+
+/**
+ * The route path of Ingress and VirtualService modes, exactly as upstream:
+ * `<prefix>/apis/v1alpha1/cloudshell/<name>[/<suffix>]`, where a prefix ending
+ * in `/` loses that slash.
+ */
+export function routePath(spec: CloudShellSpec, name: string): string {
+  let prefix = spec.pathPrefix ?? "";
+  if (prefix.endsWith("/")) prefix = prefix.slice(0, -1);
+  const path = `${prefix}${ROUTE_BASE}/${name}`;
+  return spec.pathSuffix ? `${path}/${spec.pathSuffix}` : path;
+}
+
+/** Whether a phase is final: the shell has ended and nothing is recreated. */
+export function isTerminal(phase: Phase | undefined): boolean {
+  return phase === "Complete" || phase === "Failed";
+}

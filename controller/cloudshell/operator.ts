@@ -1,0 +1,168 @@
+/**
+ * Assembles the CloudShell operator from the generic runtime: the informers
+ * it needs (label-selected to its own Jobs, Pods and Services), the handlers
+ * that map their events to CloudShell keys, the Job template source, and the
+ * controller around the reconciler. `main.ts` adds the result to a manager.
+ */
+import { Informer } from "../cache/informer.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { keyFor, keyOf } from "../kube/object_key.ts";
+import { Resources } from "../kube/resources.ts";
+import type { Logger } from "../log.ts";
+import { Controller, type ControllerMetrics } from "../runtime/controller.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import type { FeatureGates } from "../runtime/feature_gates.ts";
+import type { InformerMetrics } from "../cache/informer.ts";
+import {
+  BucketRateLimiter,
+  ItemExponentialFailureRateLimiter,
+  MaxOfRateLimiter,
+  type RateLimiter,
+} from "../workqueue/mod.ts";
+import { type CloudShell, CloudShells, isTerminal, OWNER_LABEL } from "./api.ts";
+import type { ServiceLike } from "./children.ts";
+import type { NodeLike } from "./node_address.ts";
+import type { JobLike, PodLike } from "./observe.ts";
+import { CloudShellReconciler, type ReconcilerSettings } from "./reconciler.ts";
+import { RouteManager } from "./routes.ts";
+import { type ConfigMapLike, TemplateSource } from "./template_source.ts";
+
+/** What the operator is configured with (from flags). */
+export interface OperatorConfig extends ReconcilerSettings {
+  /** Only CloudShells (and their children) in this namespace; undefined for all. */
+  watchNamespace?: string;
+  /** Where the Job template ConfigMap lives. */
+  templateConfigMap: { namespace: string; name: string };
+  templateKey: string;
+  templateFallbackKey: string;
+  gates: FeatureGates;
+  workers: number;
+}
+
+/** Services the operator uses. */
+export interface OperatorServices {
+  client: KubeClient;
+  logger: Logger;
+  events: EventRecorder;
+  controllerMetrics?: ControllerMetrics;
+  informerMetrics?: InformerMetrics;
+  /** Observes seconds from creation to Ready. */
+  onReady?: (seconds: number) => void;
+}
+
+/** The parts `main.ts` hands to the manager. */
+export interface CloudShellOperator {
+  informers: Informer<never>[];
+  controller: Controller;
+  templates: TemplateSource;
+}
+
+/** The name of the controller, in logs and metrics. */
+export const CONTROLLER_NAME = "cloudshell";
+
+/**
+ * Backoff for retries: 200 ms doubling to 2 minutes per shell (a missing Secret
+ * is noticed within two minutes of appearing), within an overall 50/s, 300 burst.
+ */
+function rateLimiter(): RateLimiter<string> {
+  return new MaxOfRateLimiter<string>(
+    new ItemExponentialFailureRateLimiter<string>(200, 120_000),
+    new BucketRateLimiter<string>(50, 300),
+  );
+}
+
+/** Builds the CloudShell operator's informers and controller. */
+export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServices): CloudShellOperator {
+  const { client, logger } = svc;
+  const base = { namespace: config.watchNamespace, metrics: svc.informerMetrics, logger };
+  const owned = { ...base, labelSelector: OWNER_LABEL, indexedLabels: [OWNER_LABEL] };
+  const cloudShells = new Informer<CloudShell>(client, CloudShells, base);
+  const jobs = new Informer<JobLike>(client, Resources.jobs, owned);
+  const pods = new Informer<PodLike>(client, Resources.pods, owned);
+  const services = new Informer<ServiceLike>(client, Resources.services, owned);
+  // With a fixed NodePort host the nodes are never read, so they are not watched either.
+  const nodes = config.nodePortHost ? undefined : new Informer<NodeLike>(client, Resources.nodes, {
+    metrics: svc.informerMetrics,
+    logger,
+  });
+  const templateMaps = new Informer<ConfigMapLike>(client, Resources.configMaps, {
+    namespace: config.templateConfigMap.namespace,
+    fieldSelector: `metadata.name=${config.templateConfigMap.name}`,
+    metrics: svc.informerMetrics,
+    logger,
+  });
+
+  const templates = new TemplateSource({
+    read: () => templateMaps.lister.get(config.templateConfigMap.namespace, config.templateConfigMap.name),
+    key: config.templateKey,
+    fallbackKey: config.templateFallbackKey,
+    logger: logger.with({ component: "job-template" }),
+    onRejected: (cm, message) =>
+      svc.events.event(
+        { ...cm, apiVersion: "v1", kind: "ConfigMap" },
+        "Warning",
+        "InvalidJobTemplate",
+        message,
+      ),
+  });
+
+  const reconciler = new CloudShellReconciler({
+    client,
+    cloudShells: cloudShells.lister,
+    jobs: jobs.lister,
+    pods: pods.lister,
+    services: services.lister,
+    nodes: nodes?.lister,
+    templates,
+    routes: new RouteManager(client),
+    events: svc.events,
+    gates: config.gates,
+    settings: config,
+    onReady: svc.onReady,
+  });
+  const controller = new Controller({
+    name: CONTROLLER_NAME,
+    reconciler,
+    logger,
+    workers: config.workers,
+    rateLimiter: rateLimiter(),
+    metrics: svc.controllerMetrics,
+  });
+
+  // Our own status writes change neither generation nor metadata: skip them, or every write would
+  // cost a reconcile. Spec edits bump the generation; finalizers, annotations and deletion show in
+  // metadata.
+  cloudShells.addHandler(
+    controller.selfHandler<CloudShell>((oldObj, newObj) =>
+      oldObj.metadata.generation !== newObj.metadata.generation ||
+      oldObj.metadata.deletionTimestamp !== newObj.metadata.deletionTimestamp ||
+      JSON.stringify(oldObj.metadata.annotations) !== JSON.stringify(newObj.metadata.annotations) ||
+      JSON.stringify(oldObj.metadata.finalizers) !== JSON.stringify(newObj.metadata.finalizers)
+    ),
+  );
+  const toOwner = (obj: JobLike | PodLike | ServiceLike) => {
+    const owner = obj.metadata.labels?.[OWNER_LABEL];
+    return owner ? keyFor(obj.metadata.namespace, owner) : undefined;
+  };
+  jobs.addHandler(controller.handler<JobLike>(toOwner));
+  pods.addHandler(controller.handler<PodLike>(toOwner, podChanged));
+  services.addHandler(controller.handler<ServiceLike>(toOwner));
+  // A template edit matters to shells still waiting for a Job (for example after a broken template).
+  const retryWaiting = () => {
+    templates.current();
+    for (const cs of cloudShells.lister.list()) {
+      if (!cs.status?.phase && !isTerminal(cs.status?.phase)) controller.enqueue(keyOf(cs));
+    }
+  };
+  templateMaps.addHandler({ onAdd: retryWaiting, onUpdate: retryWaiting, onDelete: retryWaiting });
+
+  const informers = [cloudShells, jobs, pods, services, templateMaps, ...(nodes ? [nodes] : [])];
+  return { informers: informers as unknown as Informer<never>[], controller, templates };
+}
+
+/** Pod updates that matter: phase, readiness, deletion. kwok and kubelets post many others. */
+function podChanged(oldPod: PodLike, newPod: PodLike): boolean {
+  const ready = (p: PodLike) => p.status?.conditions?.find((c) => c.type === "Ready")?.status;
+  return oldPod.status?.phase !== newPod.status?.phase || ready(oldPod) !== ready(newPod) ||
+    oldPod.metadata.deletionTimestamp !== newPod.metadata.deletionTimestamp;
+}

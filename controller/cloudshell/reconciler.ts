@@ -1,0 +1,558 @@
+/**
+ * The CloudShell reconciler: from a CloudShell in the cache to a running,
+ * reachable terminal, and back to nothing when it expires or is deleted.
+ *
+ * Level-based: every reconcile reads the CloudShell, its Job, pod and Service
+ * from informer caches and converges; nothing depends on which event woke it.
+ * It writes only what is missing or changed, which keeps a shell's whole life
+ * to a handful of write requests (see the README's benchmark section).
+ */
+import type { Lister } from "../cache/store.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../kube/errors.ts";
+import { keyFor } from "../kube/object_key.ts";
+import { Resources } from "../kube/resources.ts";
+import { errorMessage } from "../log.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import type { FeatureGates } from "../runtime/feature_gates.ts";
+import type { ReconcileContext, Reconciler, Request, Result } from "../runtime/reconcile.ts";
+import {
+  childName,
+  type CloudShell,
+  CloudShells,
+  exposureMode,
+  FINALIZER,
+  isTerminal,
+  OWNER_LABEL,
+  type Phase,
+  ROUTE_ANNOTATION,
+  ttlSeconds,
+} from "./api.ts";
+import {
+  buildService,
+  ensureServiceAccountAccess,
+  isOwnedBy,
+  type ServiceLike,
+  serviceTypeFor,
+} from "./children.ts";
+import { accessUrl, desiredRoute, routeRefsToRemove } from "./exposure.ts";
+import { ALLOW_SECRET_STORE_KUBECONFIG } from "./features.ts";
+import { renderJob } from "./job.ts";
+import { type NodeLike, nodePortAddress } from "./node_address.ts";
+import { hasReadyPod, type JobLike, jobOutcome, type PodLike } from "./observe.ts";
+import { encodeRouteRef, parseRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
+import { buildStatus, type DesiredStatus, READY, Reasons, statusChanged } from "./status.ts";
+import type { CloudShellStatus } from "./api.ts";
+import type { TemplateSource } from "./template_source.ts";
+import { validateSpec } from "./validation.ts";
+import type { KubeconfigSource } from "./template/mod.ts";
+import { activeDeadlineSecondsFor } from "./template/mod.ts";
+
+/** Operator-wide settings the reconciler applies. */
+export interface ReconcilerSettings {
+  /** `--cloudshell-image`: the image when spec.image is empty. */
+  defaultImage: string;
+  /** `--kubeconfig-clusterrole`: what a shell without a kubeconfig may do in its namespace. */
+  clusterRole: string;
+  /** `--node-port-host`: the host of NodePort URLs; else a Ready node's address. */
+  nodePortHost?: string;
+  /**
+   * How long a new shell may stay without a status while its pod starts. Most
+   * pods are Ready sooner, so their first status write is already `Ready`.
+   */
+  statusGraceMs?: number;
+}
+
+/** What the reconciler reads and writes through. */
+export interface ReconcilerDeps {
+  client: KubeClient;
+  cloudShells: Lister<CloudShell>;
+  jobs: Lister<JobLike>;
+  pods: Lister<PodLike>;
+  services: Lister<ServiceLike>;
+  /** Absent when `nodePortHost` is set (nodes are then not watched). */
+  nodes?: Lister<NodeLike>;
+  templates: TemplateSource;
+  routes: RouteManager;
+  events: EventRecorder;
+  gates: FeatureGates;
+  settings: ReconcilerSettings;
+  now?: () => number;
+  /** Called when a shell becomes Ready, with seconds since it was created (for a histogram). */
+  onReady?: (seconds: number) => void;
+}
+
+/** A problem to report as `Ready=False`, and whether to retry with backoff (true) or wait for a change. */
+interface Problem {
+  reason: string;
+  message: string;
+  retry: boolean;
+}
+
+const DEFAULT_STATUS_GRACE_MS = 3_000;
+/** How long a status we wrote stands in for the cache's copy until the informer catches up. */
+const WRITTEN_STATUS_TTL_MS = 60_000;
+
+/** Reconciles CloudShells. */
+export class CloudShellReconciler implements Reconciler {
+  readonly #d: ReconcilerDeps;
+  readonly #now: () => number;
+  /** Statuses written but maybe not yet in the cache, so a quick second reconcile does not write again. */
+  readonly #written = new Map<
+    string,
+    { uid: string; resourceVersion: string; status: CloudShellStatus; at: number }
+  >();
+  /** Jobs created but maybe not yet in the cache, so a quick second reconcile does not create again. */
+  readonly #createdJobs = new Map<string, { job: JobLike; at: number }>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  async reconcile(req: Request, ctx: ReconcileContext): Promise<Result> {
+    const key = keyFor(req.namespace, req.name);
+    const cs = this.#d.cloudShells.get(req.namespace, req.name);
+    if (!cs) {
+      this.#written.delete(key);
+      this.#createdJobs.delete(key);
+      return {};
+    }
+    if (cs.metadata.deletionTimestamp) return await this.#finalize(cs);
+    const status = this.#currentStatus(key, cs);
+    if (isTerminal(status?.phase)) return await this.#ended(cs);
+
+    const spec = cs.spec ?? {};
+    const problem = validateSpec(spec, req.name, req.namespace) ?? nameProblem(req.name);
+    if (problem) return await this.#report(cs, { ...problem, retry: false });
+
+    let job = this.#job(key, cs);
+    const ttl = ttlSeconds(spec);
+    const startedAt = Date.parse(status?.lastScheduleTime ?? job?.metadata.creationTimestamp ?? "");
+    const expiresAt = ttl === undefined
+      ? undefined
+      : (Number.isNaN(startedAt) ? this.#now() : startedAt) + ttl * 1000;
+    if (expiresAt !== undefined && this.#now() >= expiresAt) {
+      return await this.#end(cs, job, {
+        phase: "Complete",
+        reason: Reasons.expired,
+        message: `TTL of ${ttl}s expired`,
+      });
+    }
+    if (job) {
+      const outcome = jobOutcome(job);
+      if (outcome) return await this.#end(cs, job, outcome);
+      await this.#extendDeadline(job, ttl);
+    }
+
+    let created = false;
+    if (!job) {
+      const made = await this.#createJob(cs, ctx);
+      if ("reason" in made) return await this.#report(cs, made);
+      job = made.job;
+      created = true;
+    }
+
+    const mode = exposureMode(spec);
+    const service = await this.#ensureService(cs, mode);
+    const routed = await this.#ensureRoute(cs, mode);
+    if (routed !== true) return await this.#report(cs, routed);
+
+    const url = accessUrl(cs, mode, service, this.#nodeHost());
+    if (typeof url !== "string") return await this.#report(cs, url);
+
+    const ready = hasReadyPod(
+      this.#d.pods.byLabel(OWNER_LABEL, req.name).filter((p) => p.metadata.namespace === req.namespace),
+      job,
+    );
+    const phase: Phase = ready ? "Ready" : "CreatedRouteRule";
+    const desired: DesiredStatus = {
+      phase,
+      accessUrl: url,
+      lastScheduleTime: job.metadata.creationTimestamp,
+      ready: ready ? { status: "True", reason: Reasons.ready, message: `The terminal is ready at ${url}` } : {
+        status: "False",
+        reason: Reasons.jobCreated,
+        message: "Waiting for the terminal pod to become Ready",
+      },
+    };
+    const requeue: Result = expiresAt === undefined
+      ? {}
+      : { requeueAfterMs: Math.max(0, expiresAt - this.#now()) };
+    // A new shell whose pod is not Ready yet: skip the intermediate status; the pod's events bring us
+    // back, and if it takes longer than the grace period the requeue writes the waiting status.
+    const grace = this.#d.settings.statusGraceMs ?? DEFAULT_STATUS_GRACE_MS;
+    const age = this.#now() - Date.parse(job.metadata.creationTimestamp ?? "");
+    if (!ready && !status?.phase && (created || age < grace)) {
+      return { requeueAfterMs: Math.min(grace, requeue.requeueAfterMs ?? grace) };
+    }
+    const wasReady = status?.phase === "Ready";
+    await this.#writeStatus(cs, desired);
+    if (ready && !wasReady) {
+      this.#d.events.event(cs, "Normal", "Ready", desired.ready.message);
+      const created = Date.parse(cs.metadata.creationTimestamp ?? "");
+      if (!Number.isNaN(created)) this.#d.onReady?.((this.#now() - created) / 1000);
+    }
+    return requeue;
+  }
+
+  /** The cached status, or the one we wrote if the cache has not caught up with it yet. */
+  #currentStatus(key: string, cs: CloudShell): CloudShellStatus | undefined {
+    const written = this.#written.get(key);
+    if (!written) return cs.status;
+    const stale = written.uid !== cs.metadata.uid ||
+      written.resourceVersion === cs.metadata.resourceVersion ||
+      this.#now() - written.at > WRITTEN_STATUS_TTL_MS;
+    if (stale) {
+      this.#written.delete(key);
+      return cs.status;
+    }
+    return written.status;
+  }
+
+  #job(key: string, cs: CloudShell): JobLike | undefined {
+    const cached = this.#d.jobs.get(cs.metadata.namespace, childName(cs.metadata.name!));
+    const recent = this.#createdJobs.get(key);
+    if (cached || !recent || recent.job.metadata.ownerReferences?.[0]?.uid !== cs.metadata.uid) {
+      this.#createdJobs.delete(key);
+      return cached && isOwnedBy(cached, cs) ? cached : undefined;
+    }
+    return this.#now() - recent.at < WRITTEN_STATUS_TTL_MS ? recent.job : undefined;
+  }
+
+  async #createJob(cs: CloudShell, ctx: ReconcileContext): Promise<{ job: JobLike } | Problem> {
+    const ns = cs.metadata.namespace!;
+    const template = this.#d.templates.current();
+    if (!template.ok) return { reason: Reasons.templateInvalid, message: template.reason, retry: true };
+    const kubeconfig = await this.#kubeconfigSource(cs);
+    if ("reason" in kubeconfig) return kubeconfig;
+    let job: JobLike;
+    try {
+      job = renderJob(template.template, cs, kubeconfig, this.#d.settings.defaultImage);
+    } catch (err) {
+      return {
+        reason: Reasons.templateInvalid,
+        message: `The Job template (${template.origin}) does not render for this CloudShell: ${
+          errorMessage(err)
+        }`,
+        retry: false,
+      };
+    }
+    if (kubeconfig.kind === "ServiceAccount") {
+      await ensureServiceAccountAccess(this.#d.client, cs, this.#d.settings.clusterRole);
+    }
+    try {
+      const createdJob = await this.#d.client.create<JobLike>(Resources.jobs, job);
+      this.#createdJobs.set(keyFor(ns, cs.metadata.name!), { job: createdJob, at: this.#now() });
+      ctx.logger.info("Created Job", { job: createdJob.metadata.name, template: template.origin });
+      return { job: createdJob };
+    } catch (err) {
+      if (isInvalid(err)) {
+        return {
+          reason: Reasons.jobInvalid,
+          message: `The API server rejected the Job: ${errorMessage(err)}`,
+          retry: false,
+        };
+      }
+      if (!isAlreadyExists(err)) throw err;
+      // Our cache was behind, or someone else's Job has the name: look at the real one.
+      const existing = await this.#d.client.get<JobLike>(Resources.jobs, ns, childName(cs.metadata.name!));
+      if (!isOwnedBy(existing, cs)) {
+        return {
+          reason: Reasons.jobConflict,
+          message:
+            `Job ${existing.metadata.name} exists and is not owned by this CloudShell; delete or rename it`,
+          retry: true,
+        };
+      }
+      return { job: existing };
+    }
+  }
+
+  /** Where the terminal's kubeconfig comes from, checking that a named Secret or ConfigMap exists. */
+  async #kubeconfigSource(cs: CloudShell): Promise<KubeconfigSource | Problem> {
+    const spec = cs.spec ?? {};
+    const ns = cs.metadata.namespace!;
+    const secretStore = this.#d.gates.enabled(ALLOW_SECRET_STORE_KUBECONFIG);
+    const secret = spec.secretRef?.name;
+    const configMap = spec.configmapName;
+    if (secretStore && configMap && !secret) {
+      this.#d.events.event(
+        cs,
+        "Warning",
+        "ConfigMapKubeconfigIgnored",
+        `configmapName is ignored while the feature gate ${ALLOW_SECRET_STORE_KUBECONFIG} is on; use secretRef`,
+      );
+    }
+    if (!secretStore && secret && !configMap) {
+      this.#d.events.event(
+        cs,
+        "Warning",
+        "SecretKubeconfigIgnored",
+        `secretRef is ignored while the feature gate ${ALLOW_SECRET_STORE_KUBECONFIG} is off; use configmapName`,
+      );
+    }
+    const named = secretStore
+      ? secret && { kind: "Secret" as const, name: secret }
+      : configMap && { kind: "ConfigMap" as const, name: configMap };
+    if (!named) return { kind: "ServiceAccount", serviceAccountName: childName(cs.metadata.name!) };
+    const type = named.kind === "Secret" ? Resources.secrets : Resources.configMaps;
+    // Metadata only: the operator learns that the kubeconfig exists without ever receiving its bytes.
+    const res = await this.#d.client.request({
+      method: "GET",
+      path: `/api/v1/namespaces/${encodeURIComponent(ns)}/${type.plural}/${encodeURIComponent(named.name)}`,
+      headers: { Accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json" },
+      resource: type.plural,
+    });
+    await res.body?.cancel();
+    if (res.status === 404) {
+      return {
+        reason: Reasons.kubeconfigNotFound,
+        message:
+          `${named.kind} ${named.name} with the kubeconfig (key "config") does not exist in namespace ${ns}`,
+        retry: true,
+      };
+    }
+    if (!res.ok) throw new Error(`Checking ${named.kind} ${ns}/${named.name} failed with HTTP ${res.status}`);
+    return named;
+  }
+
+  /** Raises (or drops) the Job's backstop deadline when the TTL of a live shell changed. */
+  async #extendDeadline(job: JobLike, ttl: number | undefined): Promise<void> {
+    const current = job.spec?.activeDeadlineSeconds;
+    if (current === undefined || current === null) return;
+    const wanted = activeDeadlineSecondsFor(ttl ?? 0);
+    if (wanted === current) return;
+    await this.#d.client.patch(Resources.jobs, job.metadata.namespace, job.metadata.name!, {
+      spec: { activeDeadlineSeconds: wanted },
+    }, "merge");
+  }
+
+  async #ensureService(cs: CloudShell, mode: string): Promise<ServiceLike> {
+    const ns = cs.metadata.namespace!;
+    const name = childName(cs.metadata.name!);
+    const cached = this.#d.services.get(ns, name);
+    const type = serviceTypeFor(mode);
+    if (cached && isOwnedBy(cached, cs)) {
+      if (cached.spec?.type === type) return cached;
+      // The exposure mode changed between NodePort and the others: switch the type, keep the ClusterIP.
+      const ports = buildService(cs, mode).spec!.ports;
+      return await this.#d.client.patch<ServiceLike>(
+        Resources.services,
+        ns,
+        name,
+        { spec: { type, ports } },
+        "merge",
+      );
+    }
+    try {
+      return await this.#d.client.create<ServiceLike>(Resources.services, buildService(cs, mode));
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const existing = await this.#d.client.get<ServiceLike>(Resources.services, ns, name);
+      if (!isOwnedBy(existing, cs)) {
+        throw new Error(`Service ${ns}/${name} exists and is not owned by this CloudShell`);
+      }
+      return existing.spec?.type === type ? existing : await this.#ensureService(cs, mode);
+    }
+  }
+
+  /**
+   * Adds the shell's path to the shared Ingress or VirtualService, recording it (and a
+   * finalizer, so it is removed again) on the CloudShell first; removes a route the shell
+   * no longer wants.
+   */
+  async #ensureRoute(cs: CloudShell, mode: string): Promise<true | Problem> {
+    const want = desiredRoute(cs, mode);
+    const recorded = parseRouteRef(cs.metadata.annotations?.[ROUTE_ANNOTATION] ?? "");
+    const wantEncoded = want ? encodeRouteRef(want) : undefined;
+    const recordedEncoded = recorded ? encodeRouteRef(recorded) : undefined;
+    if (recorded && recordedEncoded !== wantEncoded) await this.#removeRoutes([recorded]);
+    if (!want) {
+      if (recorded) await this.#setRouteRecord(cs, undefined);
+      return true;
+    }
+    if (recordedEncoded !== wantEncoded) await this.#setRouteRecord(cs, want);
+    else if (this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs)?.phase === "Ready") {
+      // Recorded and reported Ready before: the route was written then.
+      return true;
+    }
+    try {
+      await this.#d.routes.ensure(want);
+      return true;
+    } catch (err) {
+      if (err instanceof RouteError) return { reason: err.reason, message: err.message, retry: true };
+      throw err;
+    }
+  }
+
+  async #removeRoutes(refs: RouteRef[]): Promise<void> {
+    for (const ref of refs) await this.#d.routes.remove(ref);
+  }
+
+  /**
+   * Records the route a shell owns and keeps the finalizer in step with it, in one write with the
+   * resourceVersion as precondition. Shells without a route need no finalizer: their children go
+   * by garbage collection, so deleting them never waits on the operator.
+   */
+  async #setRouteRecord(cs: CloudShell, ref: RouteRef | undefined): Promise<void> {
+    const finalizers = (cs.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+    if (ref) finalizers.push(FINALIZER);
+    await this.#d.client.patch(CloudShells, cs.metadata.namespace, cs.metadata.name!, {
+      metadata: {
+        resourceVersion: cs.metadata.resourceVersion,
+        finalizers,
+        annotations: { [ROUTE_ANNOTATION]: ref ? encodeRouteRef(ref) : null },
+      },
+    }, "merge");
+  }
+
+  #nodeHost(): string | undefined {
+    return this.#d.settings.nodePortHost ?? nodePortAddress(this.#d.nodes?.list() ?? []);
+  }
+
+  /** Ends a shell: its Job, Service and route go, and it is deleted (cleanup) or marked Complete/Failed. */
+  async #end(
+    cs: CloudShell,
+    job: JobLike | undefined,
+    outcome: { phase: "Complete" | "Failed"; reason: string; message: string },
+  ): Promise<Result> {
+    const ns = cs.metadata.namespace!;
+    if (job && !jobOutcome(job) && !job.metadata.deletionTimestamp) {
+      await this.#deleteIgnoringMissing(Resources.jobs, ns, job.metadata.name!);
+    }
+    if (cs.spec?.cleanup) {
+      // Deleting it runs the finalizer path, which removes any route entry.
+      await this.#deleteIgnoringMissing(CloudShells, ns, cs.metadata.name!);
+      this.#d.events.event(
+        cs,
+        "Normal",
+        outcome.reason,
+        `${outcome.message}; deleting the CloudShell (cleanup)`,
+      );
+      return {};
+    }
+    await this.#writeStatus(cs, {
+      phase: outcome.phase,
+      accessUrl: cs.status?.accessUrl ?? "",
+      lastScheduleTime: job?.metadata.creationTimestamp,
+      ready: { status: "False", reason: outcome.reason, message: outcome.message },
+    });
+    this.#d.events.event(
+      cs,
+      outcome.phase === "Failed" ? "Warning" : "Normal",
+      outcome.reason,
+      outcome.message,
+    );
+    return await this.#ended(cs);
+  }
+
+  /** After the end: nothing of the shell keeps running or routing, and cleanup shells are deleted. */
+  async #ended(cs: CloudShell): Promise<Result> {
+    const ns = cs.metadata.namespace!;
+    if (cs.spec?.cleanup) {
+      await this.#deleteIgnoringMissing(CloudShells, ns, cs.metadata.name!);
+      return {};
+    }
+    const service = this.#d.services.get(ns, childName(cs.metadata.name!));
+    if (service && isOwnedBy(service, cs)) {
+      await this.#deleteIgnoringMissing(Resources.services, ns, service.metadata.name!);
+    }
+    await this.#releaseRoutes(cs);
+    return {};
+  }
+
+  /** Deletion: remove route entries, then our finalizer; owned objects go by garbage collection. */
+  async #finalize(cs: CloudShell): Promise<Result> {
+    if (!cs.metadata.finalizers?.includes(FINALIZER)) return {};
+    await this.#removeRoutes(routeRefsToRemove(cs));
+    const finalizers = cs.metadata.finalizers.filter((f) => f !== FINALIZER);
+    try {
+      await this.#d.client.patch(CloudShells, cs.metadata.namespace, cs.metadata.name!, {
+        metadata: { resourceVersion: cs.metadata.resourceVersion, finalizers },
+      }, "merge");
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    return {};
+  }
+
+  /** Removes the shell's route entries and, with them, its record and finalizer. */
+  async #releaseRoutes(cs: CloudShell): Promise<void> {
+    const refs = routeRefsToRemove(cs);
+    if (refs.length === 0 && !cs.metadata.finalizers?.includes(FINALIZER)) return;
+    await this.#removeRoutes(refs);
+    await this.#setRouteRecord(cs, undefined);
+  }
+
+  async #deleteIgnoringMissing(
+    type: typeof Resources.jobs | typeof CloudShells | typeof Resources.services,
+    ns: string,
+    name: string,
+  ): Promise<void> {
+    try {
+      await this.#d.client.delete(type, ns, name, { propagationPolicy: "Background" });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Reports a problem as `Ready=False` with an Event; retries with backoff if it may fix itself. */
+  async #report(cs: CloudShell, problem: Problem): Promise<Result> {
+    const status = this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs);
+    await this.#writeStatus(cs, {
+      phase: status?.phase ?? "",
+      accessUrl: status?.accessUrl ?? "",
+      ready: { status: "False", reason: problem.reason, message: problem.message },
+    });
+    this.#d.events.event(cs, "Warning", problem.reason, problem.message);
+    return problem.retry ? { backoff: true } : {};
+  }
+
+  /** Writes status through the status subresource, only when it changed. */
+  async #writeStatus(cs: CloudShell, desired: DesiredStatus): Promise<void> {
+    const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
+    const current = this.#currentStatus(key, cs);
+    const next = buildStatus(current, desired, cs.metadata.generation, new Date(this.#now()));
+    if (!statusChanged(current, next)) return;
+    try {
+      // A merge patch of the whole status: the operator is its only writer, so no precondition is
+      // needed, and a concurrent spec edit by a user cannot make it fail with a conflict.
+      const updated = await this.#d.client.patch<CloudShell>(
+        CloudShells,
+        cs.metadata.namespace,
+        cs.metadata.name!,
+        {
+          status: { ...next, conditions: next.conditions },
+        },
+        "merge",
+        { subresource: "status" },
+      );
+      this.#written.set(key, {
+        uid: cs.metadata.uid!,
+        resourceVersion: updated.metadata.resourceVersion ?? "",
+        status: next,
+        at: this.#now(),
+      });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      if (isConflict(err)) throw new Error("Status write conflicted; retrying", { cause: err });
+      throw err;
+    }
+  }
+}
+
+/** Names longer than this make child names (`cloudshell-<name>`) too long for a Job or Service. */
+export const MAX_NAME_LENGTH = 63 - "cloudshell-".length;
+
+function nameProblem(name: string): Problem | undefined {
+  if (name.length <= MAX_NAME_LENGTH) return undefined;
+  return {
+    reason: "NameTooLong",
+    message:
+      `CloudShell names may have at most ${MAX_NAME_LENGTH} characters (the Job and Service are named cloudshell-<name>)`,
+    retry: false,
+  };
+}
+
+export { READY };

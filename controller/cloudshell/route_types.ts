@@ -1,0 +1,96 @@
+/**
+ * The vocabulary of routes: which entry a CloudShell owns in a shared Ingress
+ * or VirtualService, what it should look like, and the errors a caller can
+ * turn into a condition. Kept apart from the manager so each route kind can
+ * use it without an import cycle.
+ */
+import type { KubeClient } from "../kube/client.ts";
+import type { ResourceType } from "../kube/resources.ts";
+import type { KubeObject } from "../kube/types.ts";
+
+/** The modes that add an entry to a shared object. */
+export type RouteMode = "Ingress" | "VirtualService";
+
+/** One route entry a CloudShell added to a shared object. */
+export interface RouteRef {
+  mode: RouteMode;
+  /** Namespace of the shared Ingress or VirtualService. */
+  namespace: string;
+  /** Name of the shared Ingress or VirtualService. */
+  objectName: string;
+  /** The route path; it identifies the entry inside the shared object. */
+  path: string;
+}
+
+/** The entry a CloudShell wants, and how to create the shared object if it is missing. */
+export interface DesiredRoute extends RouteRef {
+  /** The Service that serves the terminal. */
+  serviceName: string;
+  serviceNamespace: string;
+  /** The CloudShell's name: the owner label of a created object, and the VirtualService route name. */
+  owner: string;
+  /** Used only when the Ingress is created, except `host` (the rule the path goes in). */
+  ingress?: { className?: string; annotations?: Record<string, string>; host?: string };
+  /** Used only when the VirtualService is created. */
+  virtualService?: { gateway?: string; exportTo?: string };
+}
+
+/** Why a route could not be written, as a condition reason. */
+export type RouteErrorReason = "VirtualServiceCRDMissing" | "RouteConflict" | "BackendNamespaceMismatch";
+
+/** A route failure the caller should report to the user rather than only retry. */
+export class RouteError extends Error {
+  /** A `Ready` condition reason. */
+  readonly reason: RouteErrorReason;
+
+  constructor(reason: RouteErrorReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RouteError";
+    this.reason = reason;
+  }
+}
+
+const MODES: readonly string[] = ["Ingress", "VirtualService"] satisfies RouteMode[];
+
+/** Serializes a route reference for an annotation (JSON with a fixed key order). */
+export function encodeRouteRef(ref: RouteRef): string {
+  return JSON.stringify({
+    mode: ref.mode,
+    namespace: ref.namespace,
+    objectName: ref.objectName,
+    path: ref.path,
+  });
+}
+
+/** Reads an annotation written by `encodeRouteRef`; undefined when it is absent or malformed. */
+export function parseRouteRef(s: string | undefined): RouteRef | undefined {
+  if (!s) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const { mode, namespace, objectName, path } = value as Record<string, unknown>;
+  const nonEmpty = (v: unknown): v is string => typeof v === "string" && v !== "";
+  if (!nonEmpty(mode) || !MODES.includes(mode)) return undefined;
+  if (!nonEmpty(namespace) || !nonEmpty(objectName) || !nonEmpty(path)) return undefined;
+  return { mode: mode as RouteMode, namespace, objectName, path };
+}
+
+/** What `remove` should do with a shared object. */
+export type Removal<T> = { action: "none" } | { action: "update"; object: T } | { action: "delete" };
+
+/** How one kind of shared object holds route entries. The functions are pure: they never mutate their input. */
+export interface RouteKind<T extends KubeObject> {
+  readonly type: ResourceType;
+  /** A new shared object holding only this route. */
+  build(route: DesiredRoute): T;
+  /** The object with the route set, or undefined when it is already exactly right. */
+  add(current: T, route: DesiredRoute): T | undefined;
+  /** What to do to take the entries of `path` out. */
+  remove(current: T, path: string): Removal<T>;
+  /** Called when the object was not found, to tell a missing type from a missing object (throws). */
+  checkServed?(client: KubeClient, namespace: string): Promise<void>;
+}

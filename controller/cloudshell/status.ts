@@ -1,0 +1,88 @@
+/**
+ * Building a CloudShell's status, and deciding whether it changed: status is
+ * written only when something a user could see is different, so a reconcile
+ * that finds nothing new makes no request at all.
+ */
+import type { CloudShellStatus, Condition, Phase } from "./api.ts";
+
+/** The condition every CloudShell carries. */
+export const READY = "Ready";
+
+/** Reasons of the Ready condition; the `Ready=False` ones say what is missing or wrong. */
+export const Reasons = {
+  ready: "TerminalReady",
+  jobCreated: "WaitingForPod",
+  waitingForRoute: "WaitingForRoute",
+  kubeconfigNotFound: "KubeconfigNotFound",
+  templateInvalid: "TemplateInvalid",
+  jobInvalid: "JobInvalid",
+  jobConflict: "JobConflict",
+  noNodeAddress: "NoNodeAddress",
+  expired: "Expired",
+  completed: "Completed",
+  jobFailed: "JobFailed",
+} as const;
+
+/** The desired status, without timestamps that only change on transitions. */
+export interface DesiredStatus {
+  phase: Phase;
+  accessUrl: string;
+  lastScheduleTime?: string;
+  ready: { status: "True" | "False"; reason: string; message: string };
+}
+
+/**
+ * Merges the desired status into the current one: the Ready condition keeps
+ * its lastTransitionTime unless its status flips, and other conditions (set
+ * by other tools) are kept.
+ */
+export function buildStatus(
+  current: CloudShellStatus | undefined,
+  desired: DesiredStatus,
+  generation: number | undefined,
+  now: Date,
+): CloudShellStatus {
+  const previous = current?.conditions?.find((c) => c.type === READY);
+  const ready: Condition = {
+    type: READY,
+    status: desired.ready.status,
+    reason: desired.ready.reason,
+    message: desired.ready.message,
+    lastTransitionTime: previous && previous.status === desired.ready.status
+      ? previous.lastTransitionTime
+      : now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    observedGeneration: generation,
+  };
+  const others = (current?.conditions ?? []).filter((c) => c.type !== READY);
+  const status: CloudShellStatus = {
+    phase: desired.phase,
+    accessUrl: desired.accessUrl,
+    observedGeneration: generation,
+    conditions: [ready, ...others],
+  };
+  const lastScheduleTime = current?.lastScheduleTime ?? desired.lastScheduleTime;
+  if (lastScheduleTime) status.lastScheduleTime = lastScheduleTime;
+  return status;
+}
+
+/** Whether two statuses differ in anything a write would change. */
+export function statusChanged(current: CloudShellStatus | undefined, next: CloudShellStatus): boolean {
+  return canonical(current ?? {}) !== canonical(next);
+}
+
+function canonical(s: CloudShellStatus): string {
+  return JSON.stringify({
+    phase: s.phase ?? "",
+    accessUrl: s.accessUrl ?? "",
+    lastScheduleTime: s.lastScheduleTime ?? "",
+    observedGeneration: s.observedGeneration ?? 0,
+    conditions: (s.conditions ?? []).map((c) => [
+      c.type,
+      c.status,
+      c.reason,
+      c.message,
+      c.lastTransitionTime,
+      c.observedGeneration ?? 0,
+    ]),
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * cloudshell-operator: turns CloudShell resources into browser terminals.
+ *
+ * Wiring only: reads the command line and the environment (nothing else in
+ * the program does), builds the services, runs the manager, and maps the
+ * outcome to an exit code: 0 after a clean shutdown, 1 after a fatal error or
+ * a lost Lease (the Deployment restarts the pod), 2 for bad flags.
+ */
+import denoConfig from "./deno.json" with { type: "json" };
+import { KubeClient, loadClusterConnection } from "./controller/kube/mod.ts";
+import { errorMessage, Logger } from "./controller/log.ts";
+import { parseOptions, UPSTREAM_JOB_TEMPLATE_KEY } from "./controller/options.ts";
+import { EventRecorder } from "./controller/runtime/events.ts";
+import { HealthChecks } from "./controller/runtime/health.ts";
+import { serve } from "./controller/runtime/http_server.ts";
+import { defaultIdentity } from "./controller/runtime/leader_election.ts";
+import { Manager } from "./controller/runtime/manager.ts";
+import { Metrics } from "./controller/runtime/metrics.ts";
+import { CONTROLLER_NAME, newCloudShellOperator } from "./controller/cloudshell/operator.ts";
+
+const COMPONENT = "cloudshell-operator";
+const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function operatorNamespace(): string {
+  const fromEnv = Deno.env.get("POD_NAMESPACE");
+  if (fromEnv) return fromEnv;
+  try {
+    return Deno.readTextFileSync(SA_NAMESPACE_FILE).trim() || "default";
+  } catch {
+    return "default";
+  }
+}
+
+function hostname(): string {
+  try {
+    return Deno.env.get("POD_NAME") || Deno.hostname();
+  } catch {
+    return "cloudshell-operator";
+  }
+}
+
+async function main(): Promise<number> {
+  const parsed = parseOptions(Deno.args, {
+    version: denoConfig.version,
+    defaultNamespace: operatorNamespace(),
+  });
+  if (parsed.kind === "exit") {
+    (parsed.code === 0 ? console.log : console.error)(parsed.output.trimEnd());
+    return parsed.code;
+  }
+  const opts = parsed.options;
+  const logger = new Logger({ level: opts.logLevel, format: opts.logFormat });
+  logger.info("Starting cloudshell-operator", {
+    version: denoConfig.version,
+    featureGates: opts.featureGates.effective(),
+    watchNamespace: opts.watchNamespace ?? "(all)",
+  });
+  for (const warning of opts.featureGates.warnings()) logger.warn(warning);
+
+  const stop = new AbortController();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => {
+      if (stop.signal.aborted) return;
+      logger.info("Shutting down", { signal });
+      stop.abort();
+    });
+  }
+  // An exception escaping a callback would otherwise kill the process without a word in the logs.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    logger.error("Unhandled promise rejection", { error: errorMessage(e.reason) });
+  });
+
+  const connection = await loadClusterConnection({
+    kubeconfigPath: opts.kubeconfig,
+    context: opts.context,
+    masterUrl: opts.master,
+    env: Deno.env.toObject(),
+  });
+  logger.info("Connecting to the API server", { server: connection.server, source: connection.source });
+  const metrics = new Metrics();
+  metrics.setFeatureGates(opts.featureGates);
+  const client = new KubeClient(connection, {
+    qps: opts.kubeApiQps,
+    burst: opts.kubeApiBurst,
+    userAgent: `${COMPONENT}/${denoConfig.version}`,
+    fieldManager: COMPONENT,
+    onRequest: metrics.onRequest,
+  });
+  const identity = defaultIdentity(hostname());
+  const events = new EventRecorder({ client, component: COMPONENT, instance: identity, logger });
+  const readyLatency = metrics.histogram({
+    name: "cloudshell_creation_to_ready_seconds",
+    help: "Seconds from a CloudShell's creation to its first Ready status",
+    buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300],
+  });
+  const reconcileMetrics = metrics.reconcile(CONTROLLER_NAME);
+  const operator = newCloudShellOperator({
+    watchNamespace: opts.watchNamespace,
+    templateConfigMap: opts.jobTemplateConfigMap,
+    templateKey: opts.jobTemplateKey,
+    templateFallbackKey: UPSTREAM_JOB_TEMPLATE_KEY,
+    gates: opts.featureGates,
+    workers: opts.workers,
+    defaultImage: opts.cloudshellImage,
+    clusterRole: opts.kubeconfigClusterRole,
+    nodePortHost: opts.nodePortHost,
+  }, {
+    client,
+    logger,
+    events,
+    informerMetrics: metrics.informerMetrics(),
+    controllerMetrics: {
+      queue: metrics.queueMetrics(CONTROLLER_NAME),
+      reconciled: reconcileMetrics.observe,
+      activeWorkers: reconcileMetrics.activeWorkers,
+      maxConcurrent: reconcileMetrics.maxConcurrent,
+    },
+    onReady: (seconds) => readyLatency.observe(seconds),
+  });
+
+  const health = new HealthChecks();
+  const le = opts.leaderElection;
+  const manager = new Manager({
+    logger,
+    health,
+    drainTimeoutMs: opts.shutdownTimeoutMs,
+    leaderElection: le.enabled
+      ? {
+        client,
+        namespace: le.resourceNamespace,
+        name: le.resourceName,
+        identity,
+        leaseDurationMs: le.leaseDurationMs,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
+        releaseOnCancel: true,
+        onLeaderChange: (leading) => metrics.setLeader(le.resourceName, leading),
+      }
+      : undefined,
+  });
+  for (const informer of operator.informers) manager.addInformer(informer);
+  manager.addLeaderRunnable(operator.controller);
+
+  const server = await serve({
+    metricsAddress: opts.metricsBindAddress?.address ?? "0",
+    healthAddress: opts.healthProbeBindAddress?.address ?? "0",
+    metrics,
+    health,
+    logger,
+    signal: stop.signal,
+  });
+  const exit = await manager.run(stop.signal);
+  stop.abort();
+  await events.flush();
+  await server.closed;
+  client.close();
+  if (exit === "lost-leadership") {
+    logger.error("Lost the leader Lease; exiting so a fresh process can rejoin the election");
+    return 1;
+  }
+  logger.info("Stopped");
+  return 0;
+}
+
+try {
+  Deno.exit(await main());
+} catch (err) {
+  console.error(`cloudshell-operator: ${errorMessage(err)}`);
+  Deno.exit(1);
+}

@@ -1,0 +1,209 @@
+/**
+ * Running the operator in end-to-end tests: the CRD installed into the test
+ * cluster, and the operator started as a real process from source (or from
+ * the compiled binary when CLOUDSHELL_OPERATOR_BIN is set), watching only the
+ * test's namespace so test files can share one cluster.
+ */
+import { parse as parseYaml } from "yaml";
+import { isNotFound, type KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
+import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
+import { eventually } from "../harness/cluster.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+
+/** Applies deploy/crd.yaml with server-side apply and waits until it is Established. */
+export async function installCrd(client: KubeClient): Promise<void> {
+  const crd = parseYaml(await Deno.readTextFile(`${REPO}deploy/crd.yaml`)) as KubeObject;
+  await client.patch(Resources.customResourceDefinitions, undefined, crd.metadata.name!, crd, "apply", {
+    force: true,
+  });
+  await eventually("the CloudShell CRD to be Established", async () => {
+    const got = await client.get<
+      KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+    >(
+      Resources.customResourceDefinitions,
+      undefined,
+      crd.metadata.name!,
+    );
+    return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+  });
+}
+
+/** A running operator process. */
+export class OperatorProcess implements AsyncDisposable {
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: string[] = [];
+  readonly #done: Promise<Deno.CommandStatus>;
+  #metricsUrl: string | undefined;
+  #healthUrl: string | undefined;
+  #exited = false;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    const collect = async (stream: ReadableStream<Uint8Array>) => {
+      const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let nl;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          this.#onLine(buffer.slice(0, nl));
+          buffer = buffer.slice(nl + 1);
+        }
+      }
+      if (buffer) this.#onLine(buffer);
+    };
+    const pumps = Promise.all([collect(child.stdout), collect(child.stderr)]);
+    this.#done = child.status.then(async (s) => {
+      this.#exited = true;
+      await pumps.catch(() => {});
+      return s;
+    });
+  }
+
+  /** Starts the operator with `args` added to the test defaults, and waits until it is ready. */
+  static async start(kubeconfig: string, namespace: string, args: string[] = []): Promise<OperatorProcess> {
+    const bin = Deno.env.get("CLOUDSHELL_OPERATOR_BIN");
+    const common = [
+      `--kubeconfig=${kubeconfig}`,
+      `--watch-namespace=${namespace}`,
+      `--operator-namespace=${namespace}`,
+      "--leader-elect=false",
+      "--metrics-bind-address=127.0.0.1:0",
+      "--health-probe-bind-address=127.0.0.1:0",
+      "--log-format=json",
+      "--log-level=debug",
+      "--node-port-host=shell.example.test",
+      ...args,
+    ];
+    const [program, programArgs] = bin ? [bin, common] : [Deno.execPath(), [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys",
+      `${REPO}main.ts`,
+      ...common,
+    ]];
+    const child = new Deno.Command(program, {
+      args: programArgs,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    })
+      .spawn();
+    const op = new OperatorProcess(child);
+    await eventually("the operator to serve /readyz", async () => {
+      if (op.exited) throw new Error(`operator exited:\n${op.logs().slice(-20).join("\n")}`);
+      if (!op.#healthUrl) return false;
+      const res = await fetch(`${op.#healthUrl}/readyz`);
+      await res.body?.cancel();
+      return res.ok;
+    }, 60_000);
+    return op;
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  #onLine(line: string): void {
+    this.#lines.push(line);
+    if (Deno.env.get("CLOUDSHELL_TEST_OPERATOR_LOGS")) console.error(`[operator] ${line}`);
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (entry.msg === "Serving HTTP" && typeof entry.address === "string") {
+        const endpoints = String(entry.endpoints ?? "");
+        const base = `http://${entry.address}`;
+        if (endpoints.includes("metrics")) this.#metricsUrl = base;
+        if (endpoints.includes("health")) this.#healthUrl = base;
+      }
+    } catch {
+      // Not a JSON log line (a Deno warning, say): kept for logs() anyway.
+    }
+  }
+
+  /** Every line the operator wrote so far. */
+  logs(): string[] {
+    return [...this.#lines];
+  }
+
+  /** The Prometheus text of /metrics. */
+  async metrics(): Promise<string> {
+    const res = await fetch(`${this.#metricsUrl}/metrics`);
+    return await res.text();
+  }
+
+  /** Sends a signal and waits for the exit code. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    if (!this.#exited) {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    }
+    return (await this.#done).code;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL");
+  }
+}
+
+/** Creates a CloudShell from a spec. */
+export function createCloudShell(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<CloudShell> {
+  return client.create<CloudShell>(CloudShells, {
+    apiVersion: "cloudshell.cloudtty.io/v1alpha1",
+    kind: "CloudShell",
+    metadata: { name, namespace },
+    spec,
+  } as CloudShell);
+}
+
+/** Waits until a CloudShell satisfies `check`, returning it. */
+export function waitForCloudShell(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  what: string,
+  check: (cs: CloudShell) => boolean,
+  timeoutMs = 30_000,
+): Promise<CloudShell> {
+  return eventually(`CloudShell ${name}: ${what}`, async () => {
+    const cs = await client.get<CloudShell>(CloudShells, namespace, name);
+    return check(cs) ? cs : false;
+  }, timeoutMs);
+}
+
+/** Waits until an object is gone. */
+export function waitForGone(
+  client: KubeClient,
+  type: Parameters<KubeClient["get"]>[0],
+  namespace: string | undefined,
+  name: string,
+  // Garbage collection of children of a freshly installed CRD waits for the collector's 30 s resync.
+  timeoutMs = 60_000,
+): Promise<true> {
+  return eventually(`${type.kind} ${name} to be gone`, async () => {
+    try {
+      await client.get(type, namespace, name);
+      return false;
+    } catch (err) {
+      if (isNotFound(err)) return true;
+      throw err;
+    }
+  }, timeoutMs);
+}
+
+/** The Ready condition of a CloudShell. */
+export function readyCondition(cs: CloudShell) {
+  return cs.status?.conditions?.find((c) => c.type === "Ready");
+}

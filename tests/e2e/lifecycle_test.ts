@@ -1,0 +1,163 @@
+/**
+ * The main paths of a CloudShell against a real control plane: NodePort and
+ * ClusterIP shells becoming Ready with a URL, the objects they own, deletion,
+ * a Job that completes or fails on its own, and TTL expiry and extension.
+ */
+import assert from "node:assert/strict";
+import { childName, type CloudShell, CloudShells, OWNER_LABEL } from "../../controller/cloudshell/api.ts";
+import type { KubeObject } from "../../controller/kube/mod.ts";
+import { Resources } from "../../controller/kube/mod.ts";
+import { eventually, testCluster } from "../harness/cluster.ts";
+import {
+  createCloudShell,
+  installCrd,
+  OperatorProcess,
+  readyCondition,
+  waitForCloudShell,
+  waitForGone,
+} from "./_operator.ts";
+
+type Svc = KubeObject & { spec: { type: string; clusterIP: string; ports: { nodePort?: number }[] } };
+type PodLike = KubeObject & { status?: { phase?: string } };
+
+const isReady = (cs: CloudShell) => cs.status?.phase === "Ready";
+
+Deno.test("a NodePort CloudShell becomes Ready with a URL and goes away with its children", async () => {
+  await using cluster = await testCluster();
+  await installCrd(cluster.client);
+  const ns = await cluster.namespace("e2e-nodeport");
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+  // CloudTTY's README sample: no secretRef, so the shell gets its own ServiceAccount.
+  await createCloudShell(cluster.client, ns, "local-cluster-sample", {
+    commandAction: "bash",
+    ttlSecondsAfterStarted: 500,
+    once: false,
+  });
+  const cs = await waitForCloudShell(cluster.client, ns, "local-cluster-sample", "Ready", isReady);
+  const svc = await cluster.client.get<Svc>(Resources.services, ns, childName("local-cluster-sample"));
+  assert.equal(svc.spec.type, "NodePort");
+  assert.equal(cs.status?.accessUrl, `shell.example.test:${svc.spec.ports[0].nodePort}?ttl=500`);
+  assert.equal(readyCondition(cs)?.status, "True");
+  assert.equal(cs.status?.observedGeneration, cs.metadata.generation);
+  assert.ok(cs.status?.lastScheduleTime, "lastScheduleTime is set");
+  assert.deepEqual(cs.metadata.finalizers ?? [], [], "a NodePort shell needs no finalizer");
+
+  const job = await cluster.client.get<KubeObject>(Resources.jobs, ns, "cloudshell-local-cluster-sample");
+  assert.equal(job.metadata.labels?.[OWNER_LABEL], "local-cluster-sample");
+  assert.equal(job.metadata.ownerReferences?.[0].uid, cs.metadata.uid);
+  await cluster.client.get(Resources.serviceAccounts, ns, "cloudshell-local-cluster-sample");
+  await cluster.client.get(Resources.roleBindings, ns, "cloudshell-local-cluster-sample");
+
+  await cluster.client.delete(CloudShells, ns, "local-cluster-sample");
+  await waitForGone(cluster.client, CloudShells, ns, "local-cluster-sample");
+  await waitForGone(cluster.client, Resources.jobs, ns, "cloudshell-local-cluster-sample");
+  await waitForGone(cluster.client, Resources.services, ns, "cloudshell-local-cluster-sample");
+  await waitForGone(cluster.client, Resources.roleBindings, ns, "cloudshell-local-cluster-sample");
+});
+
+Deno.test("a ClusterIP CloudShell's URL is the Service's cluster IP and port 7681", async () => {
+  await using cluster = await testCluster();
+  await installCrd(cluster.client);
+  const ns = await cluster.namespace("e2e-clusterip");
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+  await createCloudShell(cluster.client, ns, "cip", { exposureMode: "ClusterIP" });
+  const cs = await waitForCloudShell(cluster.client, ns, "cip", "Ready", isReady);
+  const svc = await cluster.client.get<Svc>(Resources.services, ns, "cloudshell-cip");
+  assert.equal(svc.spec.type, "ClusterIP");
+  assert.equal(cs.status?.accessUrl, `${svc.spec.clusterIP}:7681`);
+});
+
+async function endPod(
+  cluster: Awaited<ReturnType<typeof testCluster>>,
+  ns: string,
+  shell: string,
+  code: string,
+) {
+  const pods = await cluster.client.list<PodLike>(Resources.pods, {
+    namespace: ns,
+    labelSelector: `${OWNER_LABEL}=${shell}`,
+  });
+  assert.equal(pods.items.length, 1);
+  await cluster.client.patch(Resources.pods, ns, pods.items[0].metadata.name!, {
+    metadata: { annotations: { "cloudshell-test.io/exit-code": code } },
+  }, "merge");
+}
+
+Deno.test("a terminal that exits makes the CloudShell Complete, and a failed one Failed", async () => {
+  await using cluster = await testCluster();
+  await installCrd(cluster.client);
+  const ns = await cluster.namespace("e2e-exit");
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+  await createCloudShell(cluster.client, ns, "once", { once: true });
+  await createCloudShell(cluster.client, ns, "crash", {});
+  await waitForCloudShell(cluster.client, ns, "once", "Ready", isReady);
+  await waitForCloudShell(cluster.client, ns, "crash", "Ready", isReady);
+  await endPod(cluster, ns, "once", "0");
+  await endPod(cluster, ns, "crash", "1");
+  const done = await waitForCloudShell(
+    cluster.client,
+    ns,
+    "once",
+    "Complete",
+    (c) => c.status?.phase === "Complete",
+  );
+  assert.equal(readyCondition(done)?.reason, "Completed");
+  const failed = await waitForCloudShell(
+    cluster.client,
+    ns,
+    "crash",
+    "Failed",
+    (c) => c.status?.phase === "Failed",
+  );
+  assert.equal(readyCondition(failed)?.reason, "JobFailed");
+  assert.match(readyCondition(failed)?.message ?? "", /failed/);
+  // A finished shell releases its node port.
+  await waitForGone(cluster.client, Resources.services, ns, "cloudshell-once");
+});
+
+Deno.test("TTL expiry ends the Job; cleanup deletes the CloudShell; raising the TTL extends a live one", async () => {
+  await using cluster = await testCluster();
+  await installCrd(cluster.client);
+  const ns = await cluster.namespace("e2e-ttl");
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+  await createCloudShell(cluster.client, ns, "short", { ttlSecondsAfterStarted: 4 });
+  await createCloudShell(cluster.client, ns, "gone", { ttlSecondsAfterStarted: 4, cleanup: true });
+  await createCloudShell(cluster.client, ns, "extended", { ttlSecondsAfterStarted: 4 });
+  const before = await waitForCloudShell(cluster.client, ns, "extended", "Ready", isReady);
+  const jobBefore = await cluster.client.get<KubeObject>(Resources.jobs, ns, "cloudshell-extended");
+  await cluster.client.patch(
+    CloudShells,
+    ns,
+    "extended",
+    { spec: { ttlSecondsAfterStarted: 3600 } },
+    "merge",
+  );
+
+  const expired = await waitForCloudShell(
+    cluster.client,
+    ns,
+    "short",
+    "Complete",
+    (c) => c.status?.phase === "Complete",
+  );
+  assert.equal(readyCondition(expired)?.reason, "Expired");
+  await waitForGone(cluster.client, Resources.jobs, ns, "cloudshell-short");
+  await waitForGone(cluster.client, CloudShells, ns, "gone");
+
+  // Well past the original TTL, the extended shell still runs the same Job.
+  await new Promise((r) => setTimeout(r, 2_000));
+  const after = await waitForCloudShell(
+    cluster.client,
+    ns,
+    "extended",
+    "Ready with the new TTL",
+    (c) => isReady(c) && (c.status?.accessUrl ?? "").endsWith("?ttl=3600"),
+  );
+  const jobAfter = await cluster.client.get<KubeObject>(Resources.jobs, ns, "cloudshell-extended");
+  assert.equal(jobAfter.metadata.uid, jobBefore.metadata.uid, "the Job was not restarted");
+  assert.equal(after.status?.lastScheduleTime, before.status?.lastScheduleTime);
+  await eventually("no more than one Job per shell", async () => {
+    const jobs = await cluster.client.list(Resources.jobs, { namespace: ns });
+    return jobs.items.length <= 3;
+  });
+});
