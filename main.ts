@@ -52,7 +52,8 @@ async function main(): Promise<number> {
   const logger = new Logger({ level: opts.logLevel, format: opts.logFormat });
   logger.info("Starting cloudshell-operator", {
     version: denoConfig.version,
-    featureGates: opts.featureGates.effective(),
+    // As one string: gate names such as AllowSecretStoreKubeconfig would trip the logger's secret filter.
+    featureGates: Object.entries(opts.featureGates.effective()).map(([k, v]) => `${k}=${v}`).join(","),
     watchNamespace: opts.watchNamespace ?? "(all)",
   });
   for (const warning of opts.featureGates.warnings()) logger.warn(warning);

@@ -233,7 +233,7 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
   // deno-fmt-ignore
   return {
     "Kubernetes API:": [
-      ["--kubeconfig <path>", "kubeconfig file, for running outside the cluster", "", "in-cluster config"],
+      ["--kubeconfig <path>", "kubeconfig file, for running outside the cluster", "", "$KUBECONFIG, else in-cluster, else ~/.kube/config"],
       ["--context <name>", "kubeconfig context to use", "", "the current context"],
       ["--master <url>", "API server address, overrides the kubeconfig (for CloudTTY compatibility)"],
       ["--kube-api-qps <float>", "steady queries per second to the API server, > 0", "50"],

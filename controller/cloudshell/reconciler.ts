@@ -189,6 +189,7 @@ export class CloudShellReconciler implements Reconciler {
     const wasReady = status?.phase === "Ready";
     await this.#writeStatus(cs, desired);
     if (ready && !wasReady) {
+      ctx.logger.info("CloudShell is Ready", { url });
       this.#d.events.event(cs, "Normal", "Ready", desired.ready.message);
       const created = Date.parse(cs.metadata.creationTimestamp ?? "");
       if (!Number.isNaN(created)) this.#d.onReady?.((this.#now() - created) / 1000);

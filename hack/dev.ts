@@ -1,0 +1,71 @@
+/**
+ * The README's first command: a local control plane, the CRD, the operator
+ * from source, and a sample CloudShell whose status is printed until Ready.
+ */
+import { parse as parseYaml } from "yaml";
+import { type CloudShell, CloudShells } from "../controller/cloudshell/api.ts";
+import { ControlPlane } from "../tests/harness/control_plane.ts";
+import { installCrd } from "../tests/e2e/_operator.ts";
+
+const REPO = new URL("../", import.meta.url).pathname;
+const sample = Deno.args[0] ?? `${REPO}samples/local_cluster.yaml`;
+
+const cp = await ControlPlane.start({ verbose: true });
+const stop = new AbortController();
+let operator: Deno.ChildProcess | undefined;
+const shutdown = async () => {
+  stop.abort();
+  operator?.kill("SIGTERM");
+  await operator?.status;
+  await cp.stop();
+};
+Deno.addSignalListener("SIGINT", () => shutdown().then(() => Deno.exit(0)));
+Deno.addSignalListener("SIGTERM", () => shutdown().then(() => Deno.exit(0)));
+
+try {
+  await installCrd(cp.client);
+  console.log("CRD cloudshells.cloudshell.cloudtty.io installed");
+  operator = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys=hostname",
+      `${REPO}main.ts`,
+      `--kubeconfig=${cp.kubeconfigPath}`,
+      "--leader-elect=false",
+      "--operator-namespace=default",
+      "--metrics-bind-address=127.0.0.1:8080",
+      "--health-probe-bind-address=127.0.0.1:8081",
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+
+  const cs = parseYaml(await Deno.readTextFile(sample)) as CloudShell;
+  cs.metadata.namespace ??= "default";
+  await cp.client.create(CloudShells, cs);
+  console.log(`Applied ${sample}: CloudShell ${cs.metadata.namespace}/${cs.metadata.name}`);
+
+  let last = "";
+  for (let i = 0; i < 600 && !stop.signal.aborted; i++) {
+    const got = await cp.client.get<CloudShell>(CloudShells, cs.metadata.namespace, cs.metadata.name!);
+    const ready = got.status?.conditions?.find((c) => c.type === "Ready");
+    const line = `phase=${got.status?.phase || "(none)"} url=${got.status?.accessUrl || "-"} ` +
+      `ready=${ready?.status ?? "-"} reason=${ready?.reason ?? "-"}`;
+    if (line !== last) console.log(`CloudShell ${got.metadata.name}: ${line}`);
+    last = line;
+    if (got.status?.phase === "Ready") break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  console.log(`\nThe cluster keeps running. In another terminal:\n  export KUBECONFIG=${cp.kubeconfigPath}`);
+  console.log("  kubectl get cloudshells -A   (kubectl is in the control plane's bin directory)");
+  console.log("  metrics: http://127.0.0.1:8080/metrics   probes: http://127.0.0.1:8081/readyz");
+  console.log("Press Ctrl-C to stop the operator and the cluster.");
+  await new Promise(() => {});
+} catch (err) {
+  console.error(err);
+  await shutdown();
+  Deno.exit(1);
+}
