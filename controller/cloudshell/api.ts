@@ -30,6 +30,12 @@ export const MANAGED_BY = "cloudshell-operator";
 /** Annotation recording the route entry a CloudShell added, so it is removed even after the spec changed. */
 export const ROUTE_ANNOTATION = "cloudshell.cloudtty.io/route";
 
+/**
+ * Annotation on a Job whose `activeDeadlineSeconds` came from the template's `{{ .ActiveDeadlineSeconds }}`
+ * (TTL plus grace): only such a deadline follows later TTL changes. A fixed one is the template's.
+ */
+export const TTL_DEADLINE_ANNOTATION = "cloudshell.cloudtty.io/deadline-from-ttl";
+
 /** ttyd's port, in the container and on the Service. */
 export const TTYD_PORT = 7681;
 export const DEFAULT_COMMAND = "bash";

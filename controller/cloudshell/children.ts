@@ -118,12 +118,16 @@ export async function createIfMissing<T extends KubeObject>(
   }
 }
 
-/** Creates the ServiceAccount and RoleBinding of a CloudShell that has no kubeconfig of its own. */
-export async function ensureServiceAccountAccess(
+/** Creates the ServiceAccount of a CloudShell that has no kubeconfig of its own. */
+export async function ensureServiceAccount(client: KubeClient, cs: CloudShell): Promise<void> {
+  await createIfMissing(client, Resources.serviceAccounts, buildServiceAccount(cs));
+}
+
+/** Binds that ServiceAccount to the configured ClusterRole in the CloudShell's namespace. */
+export async function ensureRoleBinding(
   client: KubeClient,
   cs: CloudShell,
   clusterRole: string,
 ): Promise<void> {
-  await createIfMissing(client, Resources.serviceAccounts, buildServiceAccount(cs));
   await createIfMissing(client, Resources.roleBindings, buildRoleBinding(cs, clusterRole));
 }

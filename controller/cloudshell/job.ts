@@ -3,7 +3,7 @@
  * compiled template rendered as data, upstream's post-render steps, and the
  * ownerReference that makes the Job go with its CloudShell.
  */
-import { type CloudShell, DEFAULT_COMMAND, ttlSeconds } from "./api.ts";
+import { type CloudShell, DEFAULT_COMMAND, TTL_DEADLINE_ANNOTATION, ttlSeconds } from "./api.ts";
 import { ownerReference } from "./children.ts";
 import type { JobLike } from "./observe.ts";
 import {
@@ -39,5 +39,10 @@ export function renderJob(
     kubeconfig,
   }) as unknown as JobLike;
   job.metadata.ownerReferences = [ownerReference(cs)];
+  // A deadline the template derived from the TTL may follow the TTL; a fixed one (CloudTTY's templates say
+  // 3600) is the administrator's and must not be rewritten.
+  if (template.variables.includes("ActiveDeadlineSeconds")) {
+    job.metadata.annotations = { ...job.metadata.annotations, [TTL_DEADLINE_ANNOTATION]: "true" };
+  }
   return job;
 }

@@ -26,11 +26,13 @@ import {
   OWNER_LABEL,
   type Phase,
   ROUTE_ANNOTATION,
+  TTL_DEADLINE_ANNOTATION,
   ttlSeconds,
 } from "./api.ts";
 import {
   buildService,
-  ensureServiceAccountAccess,
+  ensureRoleBinding,
+  ensureServiceAccount,
   isOwnedBy,
   type ServiceLike,
   serviceTypeFor,
@@ -44,6 +46,7 @@ import { encodeRouteRef, parseRouteRef, RouteError, type RouteManager, type Rout
 import { buildStatus, type DesiredStatus, READY, Reasons, statusChanged } from "./status.ts";
 import type { CloudShellStatus } from "./api.ts";
 import type { TemplateSource } from "./template_source.ts";
+import { RecentObjects } from "./recent_objects.ts";
 import { validateSpec } from "./validation.ts";
 import type { KubeconfigSource } from "./template/mod.ts";
 import { activeDeadlineSecondsFor } from "./template/mod.ts";
@@ -102,12 +105,15 @@ export class CloudShellReconciler implements Reconciler {
     string,
     { uid: string; resourceVersion: string; status: CloudShellStatus; at: number }
   >();
-  /** Jobs created but maybe not yet in the cache, so a quick second reconcile does not create again. */
-  readonly #createdJobs = new Map<string, { job: JobLike; at: number }>();
+  /** Children created but maybe not yet in the cache, so a quick second reconcile does not create again. */
+  readonly #createdJobs: RecentObjects<JobLike>;
+  readonly #createdServices: RecentObjects<ServiceLike>;
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
+    this.#createdJobs = new RecentObjects(WRITTEN_STATUS_TTL_MS, this.#now);
+    this.#createdServices = new RecentObjects(WRITTEN_STATUS_TTL_MS, this.#now);
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result> {
@@ -115,7 +121,8 @@ export class CloudShellReconciler implements Reconciler {
     const cs = this.#d.cloudShells.get(req.namespace, req.name);
     if (!cs) {
       this.#written.delete(key);
-      this.#createdJobs.delete(key);
+      this.#createdJobs.forget(key);
+      this.#createdServices.forget(key);
       return {};
     }
     if (cs.metadata.deletionTimestamp) return await this.#finalize(cs);
@@ -156,10 +163,11 @@ export class CloudShellReconciler implements Reconciler {
     const mode = exposureMode(spec);
     const service = await this.#ensureService(cs, mode);
     const routed = await this.#ensureRoute(cs, mode);
-    if (routed !== true) return await this.#report(cs, routed);
+    // The Job exists but the terminal cannot be reached yet: upstream's CreatedJob phase says exactly that.
+    if (routed !== true) return await this.#report(cs, routed, "CreatedJob");
 
     const url = accessUrl(cs, mode, service, this.#nodeHost());
-    if (typeof url !== "string") return await this.#report(cs, url);
+    if (typeof url !== "string") return await this.#report(cs, url, "CreatedJob");
 
     const ready = hasReadyPod(
       this.#d.pods.byLabel(OWNER_LABEL, req.name).filter((p) => p.metadata.namespace === req.namespace),
@@ -212,13 +220,11 @@ export class CloudShellReconciler implements Reconciler {
   }
 
   #job(key: string, cs: CloudShell): JobLike | undefined {
-    const cached = this.#d.jobs.get(cs.metadata.namespace, childName(cs.metadata.name!));
-    const recent = this.#createdJobs.get(key);
-    if (cached || !recent || recent.job.metadata.ownerReferences?.[0]?.uid !== cs.metadata.uid) {
-      this.#createdJobs.delete(key);
-      return cached && isOwnedBy(cached, cs) ? cached : undefined;
-    }
-    return this.#now() - recent.at < WRITTEN_STATUS_TTL_MS ? recent.job : undefined;
+    const job = this.#createdJobs.resolve(
+      key,
+      this.#d.jobs.get(cs.metadata.namespace, childName(cs.metadata.name!)),
+    );
+    return job && isOwnedBy(job, cs) ? job : undefined;
   }
 
   async #createJob(cs: CloudShell, ctx: ReconcileContext): Promise<{ job: JobLike } | Problem> {
@@ -239,12 +245,16 @@ export class CloudShellReconciler implements Reconciler {
         retry: false,
       };
     }
-    if (kubeconfig.kind === "ServiceAccount") {
-      await ensureServiceAccountAccess(this.#d.client, cs, this.#d.settings.clusterRole);
-    }
+    const ownAccount = kubeconfig.kind === "ServiceAccount";
+    // The pod's ServiceAccount must exist before the Job controller creates the pod; the binding
+    // only before anyone uses the token, so it goes out together with the Job.
+    if (ownAccount) await ensureServiceAccount(this.#d.client, cs);
     try {
-      const createdJob = await this.#d.client.create<JobLike>(Resources.jobs, job);
-      this.#createdJobs.set(keyFor(ns, cs.metadata.name!), { job: createdJob, at: this.#now() });
+      const [createdJob] = await Promise.all([
+        this.#d.client.create<JobLike>(Resources.jobs, job),
+        ownAccount ? ensureRoleBinding(this.#d.client, cs, this.#d.settings.clusterRole) : undefined,
+      ]);
+      this.#createdJobs.remember(keyFor(ns, cs.metadata.name!), createdJob);
       ctx.logger.info("Created Job", { job: createdJob.metadata.name, template: template.origin });
       return { job: createdJob };
     } catch (err) {
@@ -320,6 +330,7 @@ export class CloudShellReconciler implements Reconciler {
 
   /** Raises (or drops) the Job's backstop deadline when the TTL of a live shell changed. */
   async #extendDeadline(job: JobLike, ttl: number | undefined): Promise<void> {
+    if (job.metadata.annotations?.[TTL_DEADLINE_ANNOTATION] !== "true") return;
     const current = job.spec?.activeDeadlineSeconds;
     if (current === undefined || current === null) return;
     const wanted = activeDeadlineSecondsFor(ttl ?? 0);
@@ -332,7 +343,8 @@ export class CloudShellReconciler implements Reconciler {
   async #ensureService(cs: CloudShell, mode: string): Promise<ServiceLike> {
     const ns = cs.metadata.namespace!;
     const name = childName(cs.metadata.name!);
-    const cached = this.#d.services.get(ns, name);
+    const key = keyFor(ns, cs.metadata.name!);
+    const cached = this.#createdServices.resolve(key, this.#d.services.get(ns, name));
     const type = serviceTypeFor(mode);
     if (cached && isOwnedBy(cached, cs)) {
       if (cached.spec?.type === type) return cached;
@@ -347,7 +359,9 @@ export class CloudShellReconciler implements Reconciler {
       );
     }
     try {
-      return await this.#d.client.create<ServiceLike>(Resources.services, buildService(cs, mode));
+      const created = await this.#d.client.create<ServiceLike>(Resources.services, buildService(cs, mode));
+      this.#createdServices.remember(key, created);
+      return created;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       const existing = await this.#d.client.get<ServiceLike>(Resources.services, ns, name);
@@ -498,11 +512,14 @@ export class CloudShellReconciler implements Reconciler {
     }
   }
 
-  /** Reports a problem as `Ready=False` with an Event; retries with backoff if it may fix itself. */
-  async #report(cs: CloudShell, problem: Problem): Promise<Result> {
+  /**
+   * Reports a problem as `Ready=False` with an Event; retries with backoff if it may fix itself. The phase
+   * stays as it was unless the caller knows better.
+   */
+  async #report(cs: CloudShell, problem: Problem, phase?: Phase): Promise<Result> {
     const status = this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs);
     await this.#writeStatus(cs, {
-      phase: status?.phase ?? "",
+      phase: phase ?? status?.phase ?? "",
       accessUrl: status?.accessUrl ?? "",
       ready: { status: "False", reason: problem.reason, message: problem.message },
     });

@@ -14,7 +14,8 @@ export const Reasons = {
   jobCreated: "WaitingForPod",
   waitingForRoute: "WaitingForRoute",
   kubeconfigNotFound: "KubeconfigNotFound",
-  templateInvalid: "TemplateInvalid",
+  // The same reason as the Event on the template ConfigMap (templates/README.md).
+  templateInvalid: "InvalidJobTemplate",
   jobInvalid: "JobInvalid",
   jobConflict: "JobConflict",
   noNodeAddress: "NoNodeAddress",

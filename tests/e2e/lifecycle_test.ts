@@ -1,10 +1,12 @@
 /**
  * The main paths of a CloudShell against a real control plane: NodePort and
  * ClusterIP shells becoming Ready with a URL, the objects they own, deletion,
- * a Job that completes or fails on its own, and TTL expiry and extension.
+ * a Job that completes or fails on its own, TTL expiry and extension, and the
+ * CreatedRouteRule phase of a shell whose pod is not Ready yet.
  */
 import assert from "node:assert/strict";
 import { childName, type CloudShell, CloudShells, OWNER_LABEL } from "../../controller/cloudshell/api.ts";
+import { DEFAULT_JOB_TEMPLATE_TEXT } from "../../controller/cloudshell/template/mod.ts";
 import type { KubeObject } from "../../controller/kube/mod.ts";
 import { Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
@@ -153,11 +155,73 @@ Deno.test("TTL expiry ends the Job; cleanup deletes the CloudShell; raising the 
     "Ready with the new TTL",
     (c) => isReady(c) && (c.status?.accessUrl ?? "").endsWith("?ttl=3600"),
   );
-  const jobAfter = await cluster.client.get<KubeObject>(Resources.jobs, ns, "cloudshell-extended");
+  const jobAfter = await cluster.client.get<KubeObject & { spec: { activeDeadlineSeconds?: number } }>(
+    Resources.jobs,
+    ns,
+    "cloudshell-extended",
+  );
   assert.equal(jobAfter.metadata.uid, jobBefore.metadata.uid, "the Job was not restarted");
+  // The backstop deadline follows the new TTL (plus 300 s of grace), so it does not end the session early.
+  assert.equal(jobAfter.spec.activeDeadlineSeconds, 3900);
   assert.equal(after.status?.lastScheduleTime, before.status?.lastScheduleTime);
   await eventually("no more than one Job per shell", async () => {
     const jobs = await cluster.client.list(Resources.jobs, { namespace: ns });
     return jobs.items.length <= 3;
   });
+});
+
+Deno.test("a shell whose pod is not Ready yet reports CreatedRouteRule, then Ready when the pod is", async () => {
+  await using cluster = await testCluster();
+  await installCrd(cluster.client);
+  const ns = await cluster.namespace("e2e-phases");
+  const client = cluster.client;
+  // A template that pins terminals to nodes with a label no node has yet, so the pod stays Pending.
+  const poolLabel = `e2e.cloudshell.io/${ns}`;
+  const template = DEFAULT_JOB_TEMPLATE_TEXT.replace(
+    "      restartPolicy: Never\n",
+    `      restartPolicy: Never\n      nodeSelector:\n        ${poolLabel}: "true"\n`,
+  );
+  assert.notEqual(template, DEFAULT_JOB_TEMPLATE_TEXT);
+  await client.create(Resources.configMaps, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cloudshell-job-template", namespace: ns },
+    data: { "job-template.yaml": template },
+  } as KubeObject);
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+  await createCloudShell(client, ns, "pending", { exposureMode: "ClusterIP" });
+  // Past the operator's grace period for new shells, the waiting status is written.
+  const waiting = await waitForCloudShell(
+    client,
+    ns,
+    "pending",
+    "CreatedRouteRule",
+    (c) => c.status?.phase === "CreatedRouteRule",
+  );
+  assert.equal(readyCondition(waiting)?.status, "False");
+  assert.equal(readyCondition(waiting)?.reason, "WaitingForPod");
+
+  const nodes = await client.list(Resources.nodes, { labelSelector: "type=kwok" });
+  const node = nodes.items[0].metadata.name!;
+  // The shared cluster's node gets a label only this test uses, and loses it again afterwards.
+  await client.patch(
+    Resources.nodes,
+    undefined,
+    node,
+    { metadata: { labels: { [poolLabel]: "true" } } },
+    "merge",
+  );
+  try {
+    const ready = await waitForCloudShell(client, ns, "pending", "Ready once the pod is", isReady);
+    assert.equal(readyCondition(ready)?.reason, "TerminalReady");
+    assert.equal(ready.status?.lastScheduleTime, waiting.status?.lastScheduleTime);
+  } finally {
+    await client.patch(
+      Resources.nodes,
+      undefined,
+      node,
+      { metadata: { labels: { [poolLabel]: null } } },
+      "merge",
+    );
+  }
 });
