@@ -1,0 +1,114 @@
+{{/* Chart name. */}}
+{{- define "cloudshell-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: fullnameOverride, else the release name if it contains the chart name, else <release>-<chart>. */}}
+{{- define "cloudshell-operator.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels that select the operator Pods. */}}
+{{- define "cloudshell-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "cloudshell-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{/* Labels of every object: standard ones plus .Values.labels. */}}
+{{- define "cloudshell-operator.labels" -}}
+app.kubernetes.io/name: {{ include "cloudshell-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- with .Values.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The operator's ServiceAccount. */}}
+{{- define "cloudshell-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "cloudshell-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* An image reference from {registry, repository, tag, digest}; global.imageRegistry wins. Call with (list $ image defaultTag). */}}
+{{- define "cloudshell-operator.imageRef" -}}
+{{- $root := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- $defaultTag := index . 2 -}}
+{{- $registry := $root.Values.global.imageRegistry | default $image.registry -}}
+{{- $repository := required "an image repository is required" $image.repository -}}
+{{- $ref := ternary (printf "%s/%s" $registry $repository) $repository (ne (toString $registry) "") -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $ref $image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $ref (toString ($image.tag | default $defaultTag)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The operator image. */}}
+{{- define "cloudshell-operator.image" -}}
+{{- include "cloudshell-operator.imageRef" (list . .Values.image .Chart.AppVersion) -}}
+{{- end -}}
+
+{{/* The terminal image: CloudTTY v0.5's jobTemplate.image when set, else cloudshell.image. */}}
+{{- define "cloudshell-operator.cloudshellImage" -}}
+{{- $legacy := (.Values.jobTemplate).image | default dict -}}
+{{- if $legacy.repository -}}
+{{- include "cloudshell-operator.imageRef" (list . $legacy "latest") -}}
+{{- else -}}
+{{- include "cloudshell-operator.imageRef" (list . .Values.cloudshell.image "latest") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Feature gates as Name=value pairs joined by commas: CloudTTY v0.5's image.featureGates, then featureGates (later wins). */}}
+{{- define "cloudshell-operator.featureGates" -}}
+{{- $pairs := list -}}
+{{- range $source := list (.Values.image.featureGates | default dict) (.Values.featureGates | default dict) -}}
+{{- if kindIs "map" $source -}}
+{{- range $name, $value := $source -}}
+{{- $pairs = append $pairs (printf "%s=%v" $name $value) -}}
+{{- end -}}
+{{- else if $source -}}
+{{- $pairs = append $pairs (toString $source) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
+{{/* "true" when the feature gate AllowSecretStoreKubeconfig ends up off (the legacy ConfigMap kubeconfig). */}}
+{{- define "cloudshell-operator.configMapKubeconfig" -}}
+{{- $off := false -}}
+{{- range $pair := splitList "," (include "cloudshell-operator.featureGates" .) -}}
+{{- $kv := splitList "=" $pair -}}
+{{- if and (eq (len $kv) 2) (eq (trim (index $kv 0)) "AllowSecretStoreKubeconfig") -}}
+{{- $off = eq (lower (trim (index $kv 1))) "false" -}}
+{{- end -}}
+{{- end -}}
+{{- if $off -}}true{{- end -}}
+{{- end -}}
+
+{{/* imagePullSecrets from global.imagePullSecrets and image.pullSecrets (names or {name: ...}). */}}
+{{- define "cloudshell-operator.imagePullSecrets" -}}
+{{- $secrets := concat (.Values.global.imagePullSecrets | default list) (.Values.image.pullSecrets | default list) -}}
+{{- if $secrets -}}
+imagePullSecrets:
+{{- range $secrets }}
+  - name: {{ if kindIs "map" . }}{{ .name | quote }}{{ else }}{{ . | quote }}{{ end }}
+{{- end }}
+{{- end }}
+{{- end -}}
