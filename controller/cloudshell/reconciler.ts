@@ -176,7 +176,8 @@ export class CloudShellReconciler implements Reconciler {
     const phase: Phase = ready ? "Ready" : "CreatedRouteRule";
     const desired: DesiredStatus = {
       phase,
-      accessUrl: url,
+      // A URL is published only once it leads to a serving terminal.
+      accessUrl: ready ? url : "",
       lastScheduleTime: job.metadata.creationTimestamp,
       ready: ready ? { status: "True", reason: Reasons.ready, message: `The terminal is ready at ${url}` } : {
         status: "False",
@@ -514,13 +515,15 @@ export class CloudShellReconciler implements Reconciler {
 
   /**
    * Reports a problem as `Ready=False` with an Event; retries with backoff if it may fix itself. The phase
-   * stays as it was unless the caller knows better.
+   * stays as it was unless the caller knows better, except that a shell with a problem is no longer
+   * `Ready` and its URL, which may no longer lead anywhere, is withdrawn.
    */
   async #report(cs: CloudShell, problem: Problem, phase?: Phase): Promise<Result> {
     const status = this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs);
+    const current = status?.phase === "Ready" ? "CreatedJob" : status?.phase;
     await this.#writeStatus(cs, {
-      phase: phase ?? status?.phase ?? "",
-      accessUrl: status?.accessUrl ?? "",
+      phase: phase ?? current ?? "",
+      accessUrl: "",
       ready: { status: "False", reason: problem.reason, message: problem.message },
     });
     this.#d.events.event(cs, "Warning", problem.reason, problem.message);

@@ -200,6 +200,7 @@ Deno.test("a shell whose pod is not Ready yet reports CreatedRouteRule, then Rea
   );
   assert.equal(readyCondition(waiting)?.status, "False");
   assert.equal(readyCondition(waiting)?.reason, "WaitingForPod");
+  assert.equal(waiting.status?.accessUrl ?? "", "", "no URL before the terminal serves");
 
   const nodes = await client.list(Resources.nodes, { labelSelector: "type=kwok" });
   const node = nodes.items[0].metadata.name!;
