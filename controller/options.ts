@@ -253,7 +253,7 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
         "ClusterRole bound to a per-CloudShell ServiceAccount when the CloudShell gives no kubeconfig",
         "view"],
       ["--node-port-host <host>", "external host in NodePort access URLs", "", "the node's address"],
-      ["--workers <n>", "CloudShells reconciled concurrently, 1 to 256", "4"],
+      ["--workers <n>", "CloudShells reconciled concurrently, 1 to 256", "16"],
       ["--watch-namespace <namespace>", "watch CloudShells in this namespace only", "", "all namespaces"],
       ["--operator-namespace <namespace>", "namespace the operator runs in", context.defaultNamespace],
     ],

@@ -43,7 +43,7 @@ Deno.test("parseOptions() defaults", () => {
     cloudshellImage: "ghcr.io/cloudtty/cloudshell:v0.8.9",
     kubeconfigClusterRole: "view",
     nodePortHost: undefined,
-    workers: 4,
+    workers: 16,
     kubeApiQps: 50,
     kubeApiBurst: 100,
     leaderElection: {
@@ -507,7 +507,7 @@ Deno.test("parseOptions() --help lists every flag with its default and the known
         assert.ok(help.includes(`\n    ${gate}\n`), `help lists gate ${gate}`);
       }
       const defaults = [
-        "(default: 4)",
+        "(default: 16)",
         "(default: 50)",
         "(default: 100)",
         "(default: true)",

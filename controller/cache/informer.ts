@@ -14,7 +14,7 @@
 import type { KubeClient } from "../kube/client.ts";
 import { ApiError, isGone } from "../kube/errors.ts";
 import { keyOf, type ObjectKey } from "../kube/object_key.ts";
-import type { ResourceType } from "../kube/resources.ts";
+import { apiVersionOf, type ResourceType } from "../kube/resources.ts";
 import type { KubeObject, WatchEvent } from "../kube/types.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import { type Lister, Store } from "./store.ts";
@@ -288,6 +288,9 @@ export class Informer<T extends KubeObject> {
   }
 
   #transform(obj: T): T {
+    // Items of a list carry no kind; every cached object does, so consumers can refer to it.
+    obj.apiVersion ??= apiVersionOf(this.#type);
+    obj.kind ??= this.#type.kind;
     return (this.#opts.transform ?? dropManagedFields)(obj);
   }
 

@@ -25,6 +25,7 @@ import type { NodeLike } from "./node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
 import { CloudShellReconciler, type ReconcilerSettings } from "./reconciler.ts";
 import { RouteManager } from "./routes.ts";
+import { slimJob, slimNode, slimPod, slimService } from "./slim.ts";
 import { type ConfigMapLike, TemplateSource } from "./template_source.ts";
 
 /** What the operator is configured with (from flags). */
@@ -77,13 +78,17 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
   const base = { namespace: config.watchNamespace, metrics: svc.informerMetrics, logger };
   const owned = { ...base, labelSelector: OWNER_LABEL, indexedLabels: [OWNER_LABEL] };
   const cloudShells = new Informer<CloudShell>(client, CloudShells, base);
-  const jobs = new Informer<JobLike>(client, Resources.jobs, owned);
-  const pods = new Informer<PodLike>(client, Resources.pods, owned);
-  const services = new Informer<ServiceLike>(client, Resources.services, owned);
+  const jobs = new Informer<JobLike>(client, Resources.jobs, { ...owned, transform: slimJob });
+  const pods = new Informer<PodLike>(client, Resources.pods, { ...owned, transform: slimPod });
+  const services = new Informer<ServiceLike>(client, Resources.services, {
+    ...owned,
+    transform: slimService,
+  });
   // With a fixed NodePort host the nodes are never read, so they are not watched either.
   const nodes = config.nodePortHost ? undefined : new Informer<NodeLike>(client, Resources.nodes, {
     metrics: svc.informerMetrics,
     logger,
+    transform: slimNode,
   });
   const templateMaps = new Informer<ConfigMapLike>(client, Resources.configMaps, {
     namespace: config.templateConfigMap.namespace,

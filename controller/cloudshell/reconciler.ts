@@ -51,6 +51,14 @@ import { validateSpec } from "./validation.ts";
 import type { KubeconfigSource } from "./template/mod.ts";
 import { activeDeadlineSecondsFor } from "./template/mod.ts";
 
+/** A rendered Job, ready to create. */
+interface PreparedJob {
+  job: JobLike;
+  kubeconfig: KubeconfigSource;
+  /** Where the template came from, for the log. */
+  origin: string;
+}
+
 /** Operator-wide settings the reconciler applies. */
 export interface ReconcilerSettings {
   /** `--cloudshell-image`: the image when spec.image is empty. */
@@ -152,16 +160,24 @@ export class CloudShellReconciler implements Reconciler {
       await this.#extendDeadline(job, ttl);
     }
 
+    const mode = exposureMode(spec);
     let created = false;
+    let service: ServiceLike;
     if (!job) {
-      const made = await this.#createJob(cs, ctx);
+      const prepared = await this.#prepareJob(cs);
+      if ("reason" in prepared) return await this.#report(cs, prepared);
+      // The Service does not depend on the Job: both are on the way to Ready, so they go out together.
+      const [made, svc] = await Promise.all([
+        this.#createJob(cs, prepared, ctx),
+        this.#ensureService(cs, mode),
+      ]);
       if ("reason" in made) return await this.#report(cs, made);
       job = made.job;
+      service = svc;
       created = true;
+    } else {
+      service = await this.#ensureService(cs, mode);
     }
-
-    const mode = exposureMode(spec);
-    const service = await this.#ensureService(cs, mode);
     const routed = await this.#ensureRoute(cs, mode);
     // The Job exists but the terminal cannot be reached yet: upstream's CreatedJob phase says exactly that.
     if (routed !== true) return await this.#report(cs, routed, "CreatedJob");
@@ -228,15 +244,15 @@ export class CloudShellReconciler implements Reconciler {
     return job && isOwnedBy(job, cs) ? job : undefined;
   }
 
-  async #createJob(cs: CloudShell, ctx: ReconcileContext): Promise<{ job: JobLike } | Problem> {
-    const ns = cs.metadata.namespace!;
+  /** Renders the shell's Job, once its template and kubeconfig are there. */
+  async #prepareJob(cs: CloudShell): Promise<PreparedJob | Problem> {
     const template = this.#d.templates.current();
     if (!template.ok) return { reason: Reasons.templateInvalid, message: template.reason, retry: true };
     const kubeconfig = await this.#kubeconfigSource(cs);
     if ("reason" in kubeconfig) return kubeconfig;
-    let job: JobLike;
     try {
-      job = renderJob(template.template, cs, kubeconfig, this.#d.settings.defaultImage);
+      const job = renderJob(template.template, cs, kubeconfig, this.#d.settings.defaultImage);
+      return { job, kubeconfig, origin: template.origin };
     } catch (err) {
       return {
         reason: Reasons.templateInvalid,
@@ -246,6 +262,15 @@ export class CloudShellReconciler implements Reconciler {
         retry: false,
       };
     }
+  }
+
+  async #createJob(
+    cs: CloudShell,
+    prepared: PreparedJob,
+    ctx: ReconcileContext,
+  ): Promise<{ job: JobLike } | Problem> {
+    const ns = cs.metadata.namespace!;
+    const { job, kubeconfig, origin } = prepared;
     const ownAccount = kubeconfig.kind === "ServiceAccount";
     // The pod's ServiceAccount must exist before the Job controller creates the pod; the binding
     // only before anyone uses the token, so it goes out together with the Job.
@@ -256,7 +281,7 @@ export class CloudShellReconciler implements Reconciler {
         ownAccount ? ensureRoleBinding(this.#d.client, cs, this.#d.settings.clusterRole) : undefined,
       ]);
       this.#createdJobs.remember(keyFor(ns, cs.metadata.name!), createdJob);
-      ctx.logger.info("Created Job", { job: createdJob.metadata.name, template: template.origin });
+      ctx.logger.info("Created Job", { job: createdJob.metadata.name, template: origin });
       return { job: createdJob };
     } catch (err) {
       if (isInvalid(err)) {

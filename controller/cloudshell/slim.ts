@@ -1,0 +1,67 @@
+/**
+ * What the operator keeps of the objects it watches. Informer caches hold
+ * every Job, pod and Service of every CloudShell; keeping only the fields the
+ * reconciler reads (client-go's TransformFunc idea) cuts the cache to a
+ * fraction, and with it the cost of freezing and the operator's memory.
+ */
+import type { KubeObject, ObjectMeta } from "../kube/types.ts";
+import type { ServiceLike } from "./children.ts";
+import type { NodeLike } from "./node_address.ts";
+import type { JobLike, PodLike } from "./observe.ts";
+
+function meta(m: ObjectMeta): ObjectMeta {
+  return {
+    name: m.name,
+    namespace: m.namespace,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    generation: m.generation,
+    creationTimestamp: m.creationTimestamp,
+    deletionTimestamp: m.deletionTimestamp,
+    labels: m.labels,
+    annotations: m.annotations,
+    ownerReferences: m.ownerReferences,
+    finalizers: m.finalizers,
+  };
+}
+
+function conditions(list: { type: string; status: string }[] | undefined) {
+  return list?.map(({ type, status }) => ({ type, status }));
+}
+
+function base<T extends KubeObject>(obj: T): KubeObject {
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: meta(obj.metadata) };
+}
+
+/** A pod's identity, phase and conditions; its spec is never read. */
+export function slimPod(pod: PodLike): PodLike {
+  return {
+    ...base(pod),
+    status: { phase: pod.status?.phase, conditions: conditions(pod.status?.conditions) },
+  };
+}
+
+/** A Job's identity, deadline and conditions. */
+export function slimJob(job: JobLike): JobLike {
+  return {
+    ...base(job),
+    spec: { activeDeadlineSeconds: job.spec?.activeDeadlineSeconds },
+    status: { conditions: job.status?.conditions },
+  };
+}
+
+/** A Service's identity, type, cluster IP and ports. */
+export function slimService(svc: ServiceLike): ServiceLike {
+  return {
+    ...base(svc),
+    spec: { type: svc.spec?.type, clusterIP: svc.spec?.clusterIP, ports: svc.spec?.ports },
+  };
+}
+
+/** A node's name, addresses and conditions (its images and capacity are never read). */
+export function slimNode(node: NodeLike): NodeLike {
+  return {
+    ...base(node),
+    status: { addresses: node.status?.addresses, conditions: conditions(node.status?.conditions) },
+  };
+}
