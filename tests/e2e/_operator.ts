@@ -136,6 +136,18 @@ export class OperatorProcess implements AsyncDisposable {
     return await res.text();
   }
 
+  /** The HTTP status of a health endpoint (`/healthz` or `/readyz`). */
+  async probe(path: "/healthz" | "/readyz"): Promise<number> {
+    const res = await fetch(`${this.#healthUrl}${path}`);
+    await res.body?.cancel();
+    return res.status;
+  }
+
+  /** The OS process id (to tell replicas apart in fault tests). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Sends a signal and waits for the exit code. */
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
     if (!this.#exited) {

@@ -6,10 +6,16 @@
 import assert from "node:assert/strict";
 import { OWNER_LABEL } from "../../controller/cloudshell/api.ts";
 import { VirtualServices } from "../../controller/cloudshell/routes.ts";
-import { type KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
+import {
+  isAlreadyExists,
+  isTransient,
+  type KubeClient,
+  type KubeObject,
+  Resources,
+} from "../../controller/kube/mod.ts";
 import { controlPlaneBinaries } from "../harness/control_plane.ts";
 import { eventually } from "../harness/cluster.ts";
-import type { OperatorProcess } from "./_operator.ts";
+import { createCloudShell, type OperatorProcess } from "./_operator.ts";
 
 /** A core/v1 Event, as far as the tests read it. */
 export interface CoreEvent extends KubeObject {
@@ -199,4 +205,124 @@ export async function ownedNames(
 ): Promise<string[]> {
   const list = await client.list(type, { namespace, labelSelector: OWNER_LABEL });
   return list.items.map((o) => o.metadata.name!).sort();
+}
+
+/** The operator's JSON log entries, only those with message `msg` when given. */
+export function logEntries(op: OperatorProcess, msg?: string): Record<string, unknown>[] {
+  return op.logs().flatMap((line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      return msg === undefined || entry.msg === msg ? [entry] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** One sample of Prometheus text: its labels and value. */
+export interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of `metric` in Prometheus text (exact name, so `_bucket`/`_count` series are separate). */
+export function samples(text: string, metric: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const bare = line.startsWith(`${metric} `);
+    if (!bare && !line.startsWith(`${metric}{`)) continue;
+    const labels: Record<string, string> = {};
+    if (!bare) {
+      const body = line.slice(metric.length + 1, line.lastIndexOf("}"));
+      for (const m of body.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]] = m[2];
+    }
+    out.push({ labels, value: Number(line.slice(line.lastIndexOf(" ") + 1)) });
+  }
+  return out;
+}
+
+/** The sum of the samples of `metric` whose labels include `match`, from the operator's /metrics. */
+export async function metricSum(
+  op: OperatorProcess,
+  metric: string,
+  match: Record<string, string> = {},
+): Promise<number> {
+  return samples(await op.metrics(), metric)
+    .filter((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+/** A CloudShell to create: its name and spec. */
+export interface ShellToCreate {
+  name: string;
+  spec: Record<string, unknown>;
+}
+
+/**
+ * Creates CloudShells with at most `concurrency` requests in flight, as a
+ * persistent user would: a create that fails transiently (the API server is
+ * down, or answers 5xx) is tried again until it lands, and one whose answer was
+ * lost but which did land (AlreadyExists on the retry) counts as created.
+ * `onCreated` runs after each, with how many are done.
+ */
+export async function createCloudShells(
+  client: KubeClient,
+  namespace: string,
+  shells: ShellToCreate[],
+  opts: { concurrency?: number; onCreated?: (done: number) => void | Promise<void>; timeoutMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < shells.length) {
+      const { name, spec } = shells[next++];
+      while (true) {
+        try {
+          await createCloudShell(client, namespace, name, spec);
+          break;
+        } catch (err) {
+          if (isAlreadyExists(err)) break;
+          if (!isTransient(err) || Date.now() > deadline) throw err;
+          await sleep(100);
+        }
+      }
+      await opts.onCreated?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 16, shells.length) }, worker));
+}
+
+/**
+ * Asserts that every shell in `names` has exactly one Job, Service and pod
+ * (and ServiceAccount, unless `serviceAccounts` is false), named after it, and
+ * that no other owned object exists: nothing duplicated, nothing lost.
+ */
+export async function assertOneOfEach(
+  client: KubeClient,
+  namespace: string,
+  names: string[],
+  opts: { serviceAccounts?: boolean } = {},
+): Promise<void> {
+  const want = names.map((n) => `cloudshell-${n}`).sort();
+  assert.deepEqual(await ownedNames(client, Resources.jobs, namespace), want, "one Job per shell");
+  assert.deepEqual(await ownedNames(client, Resources.services, namespace), want, "one Service per shell");
+  if (opts.serviceAccounts ?? true) {
+    assert.deepEqual(
+      await ownedNames(client, Resources.serviceAccounts, namespace),
+      want,
+      "one ServiceAccount per shell",
+    );
+  }
+  const pods = await client.list(Resources.pods, { namespace, labelSelector: OWNER_LABEL });
+  const perShell = new Map<string, number>();
+  for (const p of pods.items) {
+    const owner = p.metadata.labels?.[OWNER_LABEL] ?? "";
+    perShell.set(owner, (perShell.get(owner) ?? 0) + 1);
+  }
+  const wrong = [...new Set([...names, ...perShell.keys()])]
+    .filter((n) => perShell.get(n) !== (names.includes(n) ? 1 : 0))
+    .map((n) => `${n}: ${perShell.get(n) ?? 0}`);
+  assert.deepEqual(wrong, [], "one pod per shell");
 }
