@@ -19,7 +19,7 @@ import {
   MaxOfRateLimiter,
   type RateLimiter,
 } from "../workqueue/mod.ts";
-import { type CloudShell, CloudShells, isTerminal, OWNER_LABEL } from "./api.ts";
+import { childName, type CloudShell, CloudShells, isTerminal, OWNER_LABEL } from "./api.ts";
 import type { ServiceLike } from "./children.ts";
 import type { NodeLike } from "./node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
@@ -108,6 +108,8 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
         "Warning",
         "InvalidJobTemplate",
         message,
+        // TemplateSource calls this once per rejected version; a bad text that returns after a fix is new.
+        { dedup: false },
       ),
   });
 
@@ -156,7 +158,8 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
   const retryWaiting = () => {
     templates.current();
     for (const cs of cloudShells.lister.list()) {
-      if (!cs.status?.phase && !isTerminal(cs.status?.phase)) controller.enqueue(keyOf(cs));
+      const hasJob = jobs.lister.get(cs.metadata.namespace, childName(cs.metadata.name!)) !== undefined;
+      if (!hasJob && !isTerminal(cs.status?.phase)) controller.enqueue(keyOf(cs));
     }
   };
   templateMaps.addHandler({ onAdd: retryWaiting, onUpdate: retryWaiting, onDelete: retryWaiting });

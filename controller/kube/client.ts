@@ -9,7 +9,7 @@
  */
 import type { ClusterConnection } from "./config.ts";
 import { ApiError } from "./errors.ts";
-import { TokenBucket } from "./rate_limit.ts";
+import { Semaphore, TokenBucket } from "./rate_limit.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
 import type { KubeObject, ObjectList, Status, WatchEvent } from "./types.ts";
 
@@ -24,6 +24,11 @@ export interface ClientOptions {
   fieldManager?: string;
   /** Timeout of a non-watch request. */
   requestTimeoutMs?: number;
+  /**
+   * Non-watch requests in flight at once. Over HTTP/1.1 each one holds a TLS connection, so this bounds
+   * the connections (and their buffers) a burst of reconciles opens; the rest queue in the client.
+   */
+  maxInFlight?: number;
   /** Called after every request, for metrics. */
   onRequest?: (info: RequestInfo) => void;
 }
@@ -87,6 +92,7 @@ export class KubeClient {
   readonly #conn: ClusterConnection;
   readonly #http: Deno.HttpClient;
   readonly #bucket: TokenBucket;
+  readonly #inFlight: Semaphore;
   readonly #opts: Required<Omit<ClientOptions, "onRequest">> & Pick<ClientOptions, "onRequest">;
   readonly #impersonate?: { user: string; groups: string[] };
 
@@ -103,9 +109,11 @@ export class KubeClient {
       userAgent: opts.userAgent ?? "cloudshell-operator",
       fieldManager: opts.fieldManager ?? "cloudshell-operator",
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      maxInFlight: opts.maxInFlight ?? 32,
       onRequest: opts.onRequest,
     };
     this.#bucket = new TokenBucket(this.#opts.qps, this.#opts.burst);
+    this.#inFlight = new Semaphore(this.#opts.maxInFlight);
     this.#http = http ?? Deno.createHttpClient({
       caCerts: conn.caPem ? [conn.caPem] : undefined,
       cert: conn.clientCertPem,
@@ -260,6 +268,8 @@ export class KubeClient {
       .filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     await this.#bucket.take(signal);
+    // Watches stream for minutes: they must not hold one of the slots of ordinary requests.
+    const release = req.noTimeout ? () => {} : await this.#inFlight.acquire();
     const started = performance.now();
     let code = 0;
     try {
@@ -273,6 +283,7 @@ export class KubeClient {
       code = res.status;
       return res;
     } finally {
+      release();
       this.#opts.onRequest?.({
         method: req.method,
         resource: req.resource ?? req.path,

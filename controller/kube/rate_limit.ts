@@ -46,3 +46,30 @@ export class TokenBucket {
     });
   }
 }
+
+/** Caps how many requests are in flight at once; the rest wait in arrival order. */
+export class Semaphore {
+  readonly #max: number;
+  #inUse = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(max: number) {
+    if (!(max >= 1)) throw new RangeError(`Invalid concurrency limit ${max}`);
+    this.#max = max;
+  }
+
+  /** Waits for a slot; call the returned function to give it back. */
+  async acquire(): Promise<() => void> {
+    if (this.#inUse >= this.#max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#inUse++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      // The slot passes straight to the next waiter, so #inUse stays the same.
+      if (next) next();
+      else this.#inUse--;
+    };
+  }
+}

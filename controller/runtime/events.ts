@@ -38,15 +38,27 @@ export class EventRecorder {
     this.#opts = opts;
   }
 
-  /** Records an event about `obj`; returns at once. */
-  event(obj: KubeObject, type: EventType, reason: string, message: string): void {
+  /**
+   * Records an event about `obj`; returns at once. `dedup: false` sends it even if an identical one
+   * went out within the window, for callers that already send once per occurrence (a rejected
+   * template version: the same broken text coming back after a fix is a new occurrence).
+   */
+  event(
+    obj: KubeObject,
+    type: EventType,
+    reason: string,
+    message: string,
+    opts: { dedup?: boolean } = {},
+  ): void {
     const now = (this.#opts.now ?? Date.now)();
     const window = this.#opts.dedupWindowMs ?? 10 * 60_000;
-    const dedupKey = `${obj.metadata.uid}\u0000${type}\u0000${reason}\u0000${message}`;
-    const last = this.#lastSent.get(dedupKey);
-    if (last !== undefined && now - last < window) return;
-    this.#lastSent.set(dedupKey, now);
-    if (this.#lastSent.size > PRUNE_AT) this.#prune(now - window);
+    if (opts.dedup ?? true) {
+      const dedupKey = `${obj.metadata.uid}\u0000${type}\u0000${reason}\u0000${message}`;
+      const last = this.#lastSent.get(dedupKey);
+      if (last !== undefined && now - last < window) return;
+      this.#lastSent.set(dedupKey, now);
+      if (this.#lastSent.size > PRUNE_AT) this.#prune(now - window);
+    }
     const p = this.#send(obj, type, reason, message, now).finally(() => this.#pending.delete(p));
     this.#pending.add(p);
   }

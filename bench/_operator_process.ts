@@ -1,0 +1,126 @@
+/**
+ * The operator under benchmark: a real process (from source, or the compiled
+ * binary in CLOUDSHELL_OPERATOR_BIN), with its peak memory and CPU time read
+ * from /proc and its own request counts from /metrics.
+ */
+import { type RequestCounts, sumBy } from "./_apiserver_metrics.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+export class OperatorUnderTest {
+  readonly #child: Deno.ChildProcess;
+  readonly #metricsUrl: string;
+
+  private constructor(child: Deno.ChildProcess, metricsUrl: string) {
+    this.#child = child;
+    this.#metricsUrl = metricsUrl;
+  }
+
+  /** Starts the operator watching all namespaces, and waits until it serves /readyz. */
+  static async start(kubeconfig: string, extra: string[]): Promise<OperatorUnderTest> {
+    const args = [
+      `--kubeconfig=${kubeconfig}`,
+      "--leader-elect=false",
+      "--metrics-bind-address=127.0.0.1:0",
+      "--health-probe-bind-address=127.0.0.1:0",
+      "--log-format=json",
+      ...(Deno.env.get("CLOUDSHELL_BENCH_OPERATOR_LOG") ? ["--log-level=debug"] : []),
+      ...extra,
+    ];
+    const bin = Deno.env.get("CLOUDSHELL_OPERATOR_BIN");
+    const child =
+      (bin
+        ? new Deno.Command(bin, { args, stdout: "null", stderr: "piped" })
+        : new Deno.Command(Deno.execPath(), {
+          args: ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys=hostname", MAIN, ...args],
+          stdout: "null",
+          stderr: "piped",
+        })).spawn();
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    let metricsUrl: string | undefined;
+    let healthUrl: string | undefined;
+    while (!metricsUrl || !healthUrl) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error("The operator exited during start-up");
+      buffer += value;
+      for (const line of buffer.split("\n")) {
+        if (!line.includes('"Serving HTTP"')) continue;
+        const entry = JSON.parse(line) as { endpoints: string; address: string };
+        if (entry.endpoints.includes("metrics")) metricsUrl = `http://${entry.address}`;
+        if (entry.endpoints.includes("health")) healthUrl = `http://${entry.address}`;
+      }
+      buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
+    }
+    // Keep draining the log so the pipe never blocks the operator (into a file if asked).
+    const logFile = Deno.env.get("CLOUDSHELL_BENCH_OPERATOR_LOG");
+    const log = logFile ? await Deno.open(logFile, { write: true, create: true, truncate: true }) : undefined;
+    const encoder = new TextEncoder();
+    (async () => {
+      for (let r = await lines.read(); !r.done; r = await lines.read()) {
+        await log?.write(encoder.encode(r.value));
+      }
+      log?.close();
+    })();
+    for (let i = 0; i < 600; i++) {
+      const ok = await fetch(`${healthUrl}/readyz`).then(
+        async (r) => (await r.body?.cancel(), r.ok),
+        () => false,
+      );
+      if (ok) return new OperatorUnderTest(child, metricsUrl);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("The operator did not become ready");
+  }
+
+  /** The operator's own requests by `METHOD resource`. */
+  async requestCounts(): Promise<RequestCounts> {
+    const text = await (await fetch(`${this.#metricsUrl}/metrics`)).text();
+    return sumBy(text, "rest_client_requests_total", (l) => `${l.method} ${l.resource}`);
+  }
+
+  /** Samples the operator's V8 heap once a second until `signal` aborts; resolves to the largest seen. */
+  async sampleHeap(signal: AbortSignal): Promise<number> {
+    let peak = 0;
+    while (!signal.aborted) {
+      const text = await fetch(`${this.#metricsUrl}/metrics`).then((r) => r.text(), () => "");
+      const m = /^process_heap_bytes (\S+)$/m.exec(text);
+      if (m) peak = Math.max(peak, Number(m[1]));
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    return peak;
+  }
+
+  /** Resets the kernel's peak-RSS mark of the process (writing 5 to clear_refs). */
+  resetPeak(): void {
+    try {
+      Deno.writeTextFileSync(`/proc/${this.#child.pid}/clear_refs`, "5");
+    } catch {
+      // Not Linux, or not allowed: the peak then covers the whole run.
+    }
+  }
+
+  /** Peak resident memory since the last reset (VmHWM). */
+  async peakRssBytes(): Promise<number> {
+    const status = await Deno.readTextFile(`/proc/${this.#child.pid}/status`);
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    return kb * 1024;
+  }
+
+  /** User plus system CPU time so far. */
+  async cpuSeconds(): Promise<number> {
+    const stat = await Deno.readTextFile(`/proc/${this.#child.pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat (utime, stime), counted from after the command name, in clock ticks.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await this.#child.status;
+  }
+}

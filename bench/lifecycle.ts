@@ -1,0 +1,360 @@
+/**
+ * `deno task bench`: the CloudShell lifecycle at N = 1, 100 and 1,000 on the
+ * test control plane, with kwok making pods Ready at once.
+ *
+ * For each N it first measures the control plane alone (N bare Jobs: creation
+ * to pod Ready), so the operator's share is clear, then creates N CloudShells
+ * at once and reports creation-to-Ready percentiles, creation throughput, API
+ * requests per CloudShell over its whole life (counted at the API server from
+ * apiserver_request_total, and by the operator itself), the operator's peak
+ * memory and CPU time, and the time to delete them all.
+ *
+ *   deno task bench [--n 1,100,1000] [--workers 16] [--qps 1000] [--burst 2000]
+ *
+ * Writes a table to stdout and JSON to bench/results/.
+ */
+import { parseArgs } from "node:util";
+import { Informer } from "../controller/cache/mod.ts";
+import { type CloudShell, CloudShells, OWNER_LABEL } from "../controller/cloudshell/api.ts";
+import { KubeClient, type KubeObject, Resources } from "../controller/kube/mod.ts";
+import { ControlPlane } from "../tests/harness/control_plane.ts";
+import { installCrd } from "../tests/e2e/_operator.ts";
+import { countRequests, diffCounts, type RequestCounts, writesByResource } from "./_apiserver_metrics.ts";
+import { type Percentiles, percentiles } from "./_stats.ts";
+import { OperatorUnderTest } from "./_operator_process.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    n: { type: "string", default: "1,100,1000" },
+    workers: { type: "string", default: "16" },
+    qps: { type: "string", default: "1000" },
+    burst: { type: "string", default: "2000" },
+    concurrency: { type: "string", default: "100" },
+  },
+});
+const sizes = args.n.split(",").map(Number);
+
+interface Result {
+  n: number;
+  controlPlanePodReady: Percentiles;
+  creationToReady: Percentiles;
+  /** Creation to Job, Job to pod Ready, pod Ready to CloudShell Ready. */
+  stages: { toJob: Percentiles; jobToPodReady: Percentiles; podReadyToReady: Percentiles };
+  creationThroughputPerSec: number;
+  requestsPerShell: Record<string, number>;
+  operatorRequestsPerShell: Record<string, number>;
+  operatorWritesPerShell: number;
+  apiServerWritesPerShellOnOperatorResources: number;
+  operatorPeakRssMb: number;
+  operatorPeakHeapMb: number;
+  operatorCpuSeconds: number;
+  deleteAllSeconds: number;
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+/** Watches objects and records when each first satisfies `done`, keyed by `keyOf`. */
+function stopwatch<T extends KubeObject>(
+  client: KubeClient,
+  type: Parameters<KubeClient["list"]>[0],
+  namespace: string,
+  keyOf: (obj: T) => string | undefined,
+  done: (obj: T) => boolean,
+) {
+  const at = new Map<string, number>();
+  const informer = new Informer<T>(client, type, { namespace });
+  const record = (obj: T) => {
+    const key = keyOf(obj);
+    if (key && !at.has(key) && done(obj)) at.set(key, performance.now());
+  };
+  informer.addHandler({ onAdd: record, onUpdate: (_o, n) => record(n) });
+  const stop = new AbortController();
+  const running = informer.run(stop.signal);
+  return {
+    at,
+    ready: () => informer.waitForSync(AbortSignal.timeout(30_000)),
+    async waitFor(count: number, timeoutMs: number): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (at.size < count) {
+        if (Date.now() > deadline) throw new Error(`Only ${at.size} of ${count} done after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async close() {
+      stop.abort();
+      await running;
+    },
+  };
+}
+
+type PodLike = KubeObject & { status?: { phase?: string; conditions?: { type: string; status: string }[] } };
+const podReady = (p: PodLike) =>
+  p.status?.phase === "Running" &&
+  (p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
+
+/** The control plane alone: N bare Jobs, creation to pod Ready. */
+async function baseline(cp: ControlPlane, client: KubeClient, n: number): Promise<Percentiles> {
+  const ns = `bench-baseline-${n}`;
+  await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  await waitForDefaultServiceAccount(client, ns);
+  const watch = stopwatch<PodLike>(
+    client,
+    Resources.pods,
+    ns,
+    (p) => p.metadata.labels?.["job-name"],
+    podReady,
+  );
+  await watch.ready();
+  const created = new Map<string, number>();
+  await pool([...Array(n).keys()], Number(args.concurrency), async (i) => {
+    const name = `job-${i}`;
+    await client.create(Resources.jobs, {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name, namespace: ns },
+      spec: {
+        backoffLimit: 0,
+        template: { spec: { restartPolicy: "Never", containers: [{ name: "web-tty", image: "terminal" }] } },
+      },
+    } as KubeObject);
+    created.set(name, performance.now());
+  });
+  await watch.waitFor(n, 300_000);
+  await watch.close();
+  const latencies = [...created].map(([name, t]) => watch.at.get(name)! - t);
+  await client.delete(Resources.namespaces, undefined, ns);
+  void cp;
+  return percentiles(latencies);
+}
+
+async function waitForDefaultServiceAccount(client: KubeClient, ns: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await client.get(Resources.serviceAccounts, ns, "default");
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function measure(
+  cp: ControlPlane,
+  client: KubeClient,
+  operator: OperatorUnderTest,
+  n: number,
+): Promise<Result> {
+  const controlPlanePodReady = await baseline(cp, client, n);
+  const ns = `bench-shells-${n}`;
+  await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  await waitForDefaultServiceAccount(client, ns);
+  const watch = stopwatch<CloudShell>(
+    client,
+    CloudShells,
+    ns,
+    (c) => c.metadata.name,
+    (c) => c.status?.phase === "Ready",
+  );
+  // Where the time goes, per shell: until its Job exists (the operator), until its pod is Ready (the
+  // control plane), until the CloudShell says Ready (the operator again).
+  const jobWatch = stopwatch<KubeObject>(
+    client,
+    Resources.jobs,
+    ns,
+    (j) => j.metadata.labels?.[OWNER_LABEL],
+    () => true,
+  );
+  const podWatch = stopwatch<PodLike>(
+    client,
+    Resources.pods,
+    ns,
+    (p) => p.metadata.labels?.[OWNER_LABEL],
+    podReady,
+  );
+  await Promise.all([watch.ready(), jobWatch.ready(), podWatch.ready()]);
+  const apiBefore = await countRequests(client);
+  const opBefore = await operator.requestCounts();
+  const cpuBefore = await operator.cpuSeconds();
+  operator.resetPeak();
+  const sampling = new AbortController();
+  const heapPeak = operator.sampleHeap(sampling.signal);
+
+  const created = new Map<string, number>();
+  const t0 = performance.now();
+  await pool([...Array(n).keys()], Number(args.concurrency), async (i) => {
+    const name = `shell-${i}`;
+    // CloudTTY's README sample: bash, NodePort, no kubeconfig (so a ServiceAccount of its own).
+    await client.create(CloudShells, {
+      apiVersion: "cloudshell.cloudtty.io/v1alpha1",
+      kind: "CloudShell",
+      metadata: { name, namespace: ns },
+      spec: { commandAction: "bash", ttlSecondsAfterStarted: 3600, once: false },
+    } as CloudShell);
+    // Creation is when the object exists: the create returned.
+    created.set(name, performance.now());
+  });
+  const createSeconds = (performance.now() - t0) / 1000;
+  await watch.waitFor(n, 600_000);
+  const allReady = (performance.now() - t0) / 1000;
+  await Promise.all([watch.close(), jobWatch.close(), podWatch.close()]);
+  const creationToReady = percentiles([...created].map(([name, t]) => watch.at.get(name)! - t));
+  const stages = {
+    toJob: percentiles([...created].map(([name, t]) => jobWatch.at.get(name)! - t)),
+    jobToPodReady: percentiles([...created].map(([name]) => podWatch.at.get(name)! - jobWatch.at.get(name)!)),
+    podReadyToReady: percentiles([...created].map(([name]) => watch.at.get(name)! - podWatch.at.get(name)!)),
+  };
+
+  // The rest of the life: deletion, until every CloudShell and Job is gone.
+  const d0 = performance.now();
+  await pool([...created.keys()], Number(args.concurrency), async (name) => {
+    await client.delete(CloudShells, ns, name);
+  });
+  for (;;) {
+    const [shells, jobs] = await Promise.all([
+      client.list(CloudShells, { namespace: ns, limit: 1 }),
+      client.list(Resources.jobs, { namespace: ns, labelSelector: OWNER_LABEL, limit: 1 }),
+    ]);
+    if (shells.items.length === 0 && jobs.items.length === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const deleteAllSeconds = (performance.now() - d0) / 1000;
+  // Let the operator see the deletions (it may still react to them) before counting.
+  await new Promise((r) => setTimeout(r, 2_000));
+
+  sampling.abort();
+  const apiDelta = diffCounts(await countRequests(client), apiBefore);
+  const opDelta = diffCounts(await operator.requestCounts(), opBefore);
+  const perShell = (c: RequestCounts) =>
+    Object.fromEntries([...c].map(([k, v]) => [k, Math.round((v / n) * 100) / 100]).sort());
+  const opWrites = [...opDelta].filter(([k]) => !k.startsWith("GET ")).reduce((s, [, v]) => s + v, 0);
+  const result: Result = {
+    n,
+    controlPlanePodReady,
+    creationToReady,
+    stages,
+    creationThroughputPerSec: Math.round(n / Math.max(allReady, createSeconds) * 10) / 10,
+    requestsPerShell: perShell(apiDelta),
+    operatorRequestsPerShell: perShell(opDelta),
+    operatorWritesPerShell: Math.round((opWrites / n) * 100) / 100,
+    apiServerWritesPerShellOnOperatorResources: Math.round((writesByResource(apiDelta) / n) * 100) / 100,
+    operatorPeakRssMb: Math.round((await operator.peakRssBytes()) / 1e5) / 10,
+    operatorPeakHeapMb: Math.round((await heapPeak) / 1e5) / 10,
+    operatorCpuSeconds: Math.round(((await operator.cpuSeconds()) - cpuBefore) * 100) / 100,
+    deleteAllSeconds: Math.round(deleteAllSeconds * 100) / 100,
+  };
+  await client.delete(Resources.namespaces, undefined, ns);
+  return result;
+}
+
+async function warmUp(client: KubeClient): Promise<void> {
+  const ns = "bench-warm-up";
+  await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  await waitForDefaultServiceAccount(client, ns);
+  await client.create(CloudShells, {
+    apiVersion: "cloudshell.cloudtty.io/v1alpha1",
+    kind: "CloudShell",
+    metadata: { name: "warm-up", namespace: ns },
+    spec: {},
+  } as CloudShell);
+  for (let i = 0;; i++) {
+    const cs = await client.get<CloudShell>(CloudShells, ns, "warm-up");
+    if (cs.status?.phase === "Ready") break;
+    if (i > 600) throw new Error("The warm-up CloudShell did not become Ready");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await client.delete(CloudShells, ns, "warm-up");
+  for (let i = 0;; i++) {
+    const jobs = await client.list(Resources.jobs, { namespace: ns });
+    if (jobs.items.length === 0) break;
+    if (i > 1200) throw new Error("The warm-up Job was not garbage-collected");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await client.delete(Resources.namespaces, undefined, ns);
+}
+
+function table(results: Result[]): string {
+  const f = (x: number) => x.toFixed(2);
+  const rows = [
+    ["N", ...results.map((r) => String(r.n))],
+    [
+      "control plane pod Ready p50/p99 (s)",
+      ...results.map((r) => `${f(r.controlPlanePodReady.p50)} / ${f(r.controlPlanePodReady.p99)}`),
+    ],
+    ["CloudShell Ready p50 (s)", ...results.map((r) => f(r.creationToReady.p50))],
+    ["CloudShell Ready p95 (s)", ...results.map((r) => f(r.creationToReady.p95))],
+    ["CloudShell Ready p99 (s)", ...results.map((r) => f(r.creationToReady.p99))],
+    ["CloudShell Ready max (s)", ...results.map((r) => f(r.creationToReady.max))],
+    [
+      "p99 minus control plane p99 (s)",
+      ...results.map((r) => f(r.creationToReady.p99 - r.controlPlanePodReady.p99)),
+    ],
+    [
+      "stage: created to Job p50/p99 (s)",
+      ...results.map((r) => `${f(r.stages.toJob.p50)} / ${f(r.stages.toJob.p99)}`),
+    ],
+    [
+      "stage: Job to pod Ready p50/p99 (s)",
+      ...results.map((r) => `${f(r.stages.jobToPodReady.p50)} / ${f(r.stages.jobToPodReady.p99)}`),
+    ],
+    [
+      "stage: pod Ready to Ready p50/p99 (s)",
+      ...results.map((r) => `${f(r.stages.podReadyToReady.p50)} / ${f(r.stages.podReadyToReady.p99)}`),
+    ],
+    ["throughput (shells/s)", ...results.map((r) => String(r.creationThroughputPerSec))],
+    ["operator writes per shell", ...results.map((r) => String(r.operatorWritesPerShell))],
+    [
+      "API-server writes per shell (operator-only resources, no Events)",
+      ...results.map((r) => String(r.apiServerWritesPerShellOnOperatorResources)),
+    ],
+    ["operator peak RSS (MB)", ...results.map((r) => String(r.operatorPeakRssMb))],
+    ["operator peak V8 heap in use (MB)", ...results.map((r) => String(r.operatorPeakHeapMb))],
+    ["operator CPU (s)", ...results.map((r) => String(r.operatorCpuSeconds))],
+    ["delete all (s)", ...results.map((r) => String(r.deleteAllSeconds))],
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join(" | ")).join("\n");
+}
+
+const cp = await ControlPlane.start({ nodes: 10 });
+const client = new KubeClient(cp.connection(), { qps: 5000, burst: 5000, userAgent: "cloudshell-bench" });
+let operator: OperatorUnderTest | undefined;
+try {
+  await installCrd(client);
+  operator = await OperatorUnderTest.start(cp.kubeconfigPath, [
+    `--workers=${args.workers}`,
+    `--kube-api-qps=${args.qps}`,
+    `--kube-api-burst=${args.burst}`,
+  ]);
+  // A first lifecycle absorbs one-off costs that are not the operator's: the API server sets up
+  // storage for a new CRD on first use, and the garbage collector learns new types only every 30 s.
+  console.error("[bench] warm-up");
+  await warmUp(client);
+  const results: Result[] = [];
+  for (const n of sizes) {
+    console.error(`[bench] N=${n}`);
+    results.push(await measure(cp, client, operator, n));
+  }
+  console.log(table(results));
+  console.log("\nAPI requests per CloudShell at the API server, by verb and resource (all clients):");
+  for (const r of results) console.log(`N=${r.n}: ${JSON.stringify(r.requestsPerShell)}`);
+  console.log("\nRequests per CloudShell sent by the operator, by verb and resource:");
+  for (const r of results) console.log(`N=${r.n}: ${JSON.stringify(r.operatorRequestsPerShell)}`);
+  await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  const file = new URL(
+    `./results/lifecycle-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
+    import.meta.url,
+  );
+  await Deno.writeTextFile(file, JSON.stringify({ settings: args, results }, null, 2));
+  console.log(`\nJSON: ${file.pathname}`);
+} finally {
+  await operator?.stop();
+  client.close();
+  await cp.stop();
+}
