@@ -7,9 +7,9 @@
  * fail-over, a human with kubectl), retried on conflict.
  */
 import type { KubeClient } from "../kube/client.ts";
-import { ApiError, isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
+import { errorFromResponse, isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
 import { objectPath, type ResourceType } from "../kube/resources.ts";
-import type { KubeObject, Status } from "../kube/types.ts";
+import type { KubeObject } from "../kube/types.ts";
 import { ingressRoutes } from "./ingress_route.ts";
 import { KeyedMutex } from "./keyed_mutex.ts";
 import { type DesiredRoute, RouteError, type RouteKind, type RouteRef } from "./route_types.ts";
@@ -200,13 +200,5 @@ async function deleteUnchanged(client: KubeClient, type: ResourceType, obj: Kube
     await res.body?.cancel();
     return;
   }
-  const text = await res.text().catch(() => "");
-  let status: Status | undefined;
-  try {
-    const parsed = JSON.parse(text);
-    if (parsed?.kind === "Status") status = parsed as Status;
-  } catch {
-    // Not JSON (a proxy's error page): the code alone classifies it.
-  }
-  throw new ApiError(res.status, status, `DELETE ${path}`);
+  throw await errorFromResponse(res, `DELETE ${path}`);
 }

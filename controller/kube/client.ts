@@ -8,10 +8,10 @@
  * natively.
  */
 import type { ClusterConnection } from "./config.ts";
-import { ApiError } from "./errors.ts";
+import { errorFromResponse } from "./errors.ts";
 import { Semaphore, TokenBucket } from "./rate_limit.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
-import type { KubeObject, ObjectList, Status, WatchEvent } from "./types.ts";
+import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
 
 /** Options of a client. */
 export interface ClientOptions {
@@ -243,7 +243,7 @@ export class KubeClient {
       noTimeout: true,
       resource: type.plural,
     });
-    if (!res.ok) throw await errorOf(res, `watch ${type.plural}`);
+    if (!res.ok) throw await errorFromResponse(res, `watch ${type.plural}`);
     if (!res.body) return;
     yield* readJsonLines<WatchEvent<T>>(res.body);
   }
@@ -295,21 +295,9 @@ export class KubeClient {
 
   async #json<T>(req: RawRequest): Promise<T> {
     const res = await this.request(req);
-    if (!res.ok) throw await errorOf(res, `${req.method} ${req.path}`);
+    if (!res.ok) throw await errorFromResponse(res, `${req.method} ${req.path}`);
     return await res.json() as T;
   }
-}
-
-async function errorOf(res: Response, context: string): Promise<ApiError> {
-  let status: Status | undefined;
-  const text = await res.text().catch(() => "");
-  try {
-    const parsed = JSON.parse(text);
-    if (parsed && parsed.kind === "Status") status = parsed as Status;
-  } catch {
-    // Not JSON (a proxy's HTML error page, say): keep the code only.
-  }
-  return new ApiError(res.status, status, context);
 }
 
 /** Splits a byte stream into newline-delimited JSON values. */

@@ -62,3 +62,16 @@ export function isTransient(err: unknown): boolean {
   if (code === undefined) return true;
   return code === 429 || code >= 500;
 }
+
+/** Reads an error response into an ApiError, with its `metav1.Status` when the body is one. */
+export async function errorFromResponse(res: Response, context: string): Promise<ApiError> {
+  const text = await res.text().catch(() => "");
+  let status: Status | undefined;
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed?.kind === "Status") status = parsed as Status;
+  } catch {
+    // Not JSON (a proxy's HTML error page, say): the code alone classifies it.
+  }
+  return new ApiError(res.status, status, context);
+}

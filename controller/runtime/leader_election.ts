@@ -22,10 +22,11 @@
  *
  * @module
  */
-import { ApiError, isAlreadyExists, isNotFound } from "../kube/errors.ts";
+import { errorFromResponse, isAlreadyExists, isNotFound } from "../kube/errors.ts";
+import { sleep } from "../cache/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { apiVersionOf, collectionPath, objectPath, Resources } from "../kube/resources.ts";
-import type { KubeObject, Status } from "../kube/types.ts";
+import type { KubeObject } from "../kube/types.ts";
 import { Logger } from "../log.ts";
 
 /** client-go's JitterFactor: the renew deadline must leave room for this many retry periods. */
@@ -420,7 +421,7 @@ export class LeaderElector {
   // at the renew deadline.
   async #call<T>(method: string, path: string, body: unknown, signal: AbortSignal): Promise<T> {
     const res = await this.#client.request({ method, path, body, signal, resource: Resources.leases.plural });
-    if (!res.ok) throw await apiError(res, `${method} ${path}`);
+    if (!res.ok) throw await errorFromResponse(res, `${method} ${path}`);
     return await res.json() as T;
   }
 }
@@ -434,30 +435,4 @@ function recordKey(spec: LeaseSpec | undefined): string {
     spec?.renewTime ?? "",
     spec?.leaseTransitions ?? 0,
   ]);
-}
-
-async function apiError(res: Response, context: string): Promise<ApiError> {
-  const text = await res.text().catch(() => "");
-  let status: Status | undefined;
-  try {
-    const parsed = JSON.parse(text);
-    if (parsed?.kind === "Status") status = parsed as Status;
-  } catch {
-    // Not JSON (a proxy's error page): the code alone classifies it.
-  }
-  return new ApiError(res.status, status, context);
-}
-
-/** Resolves after `ms`, or early (without rejecting) when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
