@@ -6,7 +6,7 @@
 import { relative } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import type { KubeObject } from "../../controller/kube/mod.ts";
-import { controlPlaneBinaries } from "../harness/control_plane.ts";
+import { helm, kubectl, type RunResult } from "../harness/commands.ts";
 
 /** The repository root, with a trailing slash. */
 export const REPO = new URL("../../", import.meta.url).pathname;
@@ -23,40 +23,7 @@ export const DEPLOY_NAME = "cloudshell-operator";
 /** A manifest as parsed: any object with apiVersion, kind and metadata. */
 export type Manifest = KubeObject & Record<string, unknown>;
 
-/** The outcome of running a program. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `program` with `args`, feeding `stdin` when given. */
-export async function run(program: string, args: string[], stdin?: string): Promise<RunResult> {
-  const child = new Deno.Command(program, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-/** Runs the control plane's kubectl against `kubeconfig`. */
-export async function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<RunResult> {
-  return await run(`${await controlPlaneBinaries()}/kubectl`, [`--kubeconfig=${kubeconfig}`, ...args], stdin);
-}
-
-/** Runs the control plane's helm (a client only: no cluster is contacted by `helm template`). */
-export async function helm(args: string[]): Promise<RunResult> {
-  return await run(`${await controlPlaneBinaries()}/helm`, args);
-}
+export { helm, kubectl, run, type RunResult } from "../harness/commands.ts";
 
 function mustSucceed(what: string, result: RunResult): string {
   if (result.code !== 0) {

@@ -63,12 +63,21 @@ export class OperatorProcess implements AsyncDisposable {
     });
   }
 
-  /** Starts the operator with `args` added to the test defaults, and waits until it is ready. */
-  static async start(kubeconfig: string, namespace: string, args: string[] = []): Promise<OperatorProcess> {
+  /**
+   * Starts the operator with `args` added to the test defaults, and waits until it is ready. It watches
+   * only `namespace` (where it also runs), unless `allNamespaces` is set: only for a private control
+   * plane, since on the shared one it would act on every other test's shells.
+   */
+  static async start(
+    kubeconfig: string,
+    namespace: string,
+    args: string[] = [],
+    opts: { allNamespaces?: boolean } = {},
+  ): Promise<OperatorProcess> {
     const bin = Deno.env.get("CLOUDSHELL_OPERATOR_BIN");
     const common = [
       `--kubeconfig=${kubeconfig}`,
-      `--watch-namespace=${namespace}`,
+      ...(opts.allNamespaces ? [] : [`--watch-namespace=${namespace}`]),
       `--operator-namespace=${namespace}`,
       "--leader-elect=false",
       "--metrics-bind-address=127.0.0.1:0",

@@ -13,7 +13,6 @@ import {
   type KubeObject,
   Resources,
 } from "../../controller/kube/mod.ts";
-import { controlPlaneBinaries } from "../harness/control_plane.ts";
 import { eventually } from "../harness/cluster.ts";
 import { createCloudShell, type OperatorProcess } from "./_operator.ts";
 
@@ -115,31 +114,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** The result of a kubectl run. */
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the test control plane's kubectl against `kubeconfig`, with `stdin` as input. */
-export async function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<KubectlResult> {
-  const bin = `${await controlPlaneBinaries()}/kubectl`;
-  const child = new Deno.Command(bin, {
-    args: [`--kubeconfig=${kubeconfig}`, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+export { kubectl, type RunResult as KubectlResult } from "../harness/commands.ts";
 
 /**
  * A minimal stand-in for Istio's VirtualService CRD (the real one's schema

@@ -7,6 +7,7 @@
  * commands landing in the Job as one exact string.
  */
 import assert from "node:assert/strict";
+import { UPSTREAM_V05_TEMPLATE } from "../_fixtures/upstream_job_template.ts";
 import { type CloudShell, OWNER_LABEL } from "../../controller/cloudshell/api.ts";
 import { DEFAULT_JOB_TEMPLATE_TEXT } from "../../controller/cloudshell/template/mod.ts";
 import { type KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
@@ -239,72 +240,8 @@ metadata:
   name: cloudtty-job-template
 data:
   job-temp.yaml: |
-    apiVersion: batch/v1
-    kind: Job
-    metadata:
-      namespace: {{ .Namespace }}
-      name: {{ .Name }}
-    spec:
-      activeDeadlineSeconds: 3600
-      ttlSecondsAfterFinished: 60
-      parallelism: 1
-      completions: 1
-      template:
-        spec:
-          automountServiceAccountToken: false
-          containers:
-          - name:  web-tty
-            image: ghcr.io/cloudtty/cloudshell:latest
-            imagePullPolicy: IfNotPresent
-            ports:
-            - containerPort: 7681
-              name: tty-ui
-              protocol: TCP
-            command:
-              - bash
-              - "-c"
-              - |
-                once=""
-                index=""
-                urlarg=""
-                if [ "\${ONCE}" == "true" ];then once=" --once "; fi;
-                if [ -f /usr/lib/ttyd/index.html ]; then index=" --index /usr/lib/ttyd/index.html ";fi
-                if [ "\${URLARG}" == "true" ];then urlarg=" -a "; fi
-                if [ -z "\${TTL}" ] || [ "\${TTL}" == "0" ];then
-                    ttyd \${index} \${once} \${urlarg} sh -c "\${COMMAND}"
-                else
-                    timeout \${TTL} ttyd \${index} \${once} \${urlarg} sh -c "\${COMMAND}" || echo "exiting"
-                fi
-            env:
-            - name: KUBECONFIG
-              value: /usr/local/kubeconfig/config
-            - name: ONCE
-              value: "{{ .Once }}"
-            - name: TTL
-              value: "{{ .Ttl }}"
-            - name: COMMAND
-              value: {{ .Command }}
-            - name: URLARG
-              value: "{{ .UrlArg }}"
-            volumeMounts:
-              - mountPath: /usr/local/kubeconfig/
-                name: kubeconfig
-            readinessProbe:
-              tcpSocket:
-                port: 7681
-              periodSeconds: 1
-              failureThreshold: 15
-            livenessProbe:
-              tcpSocket:
-                port: 7681
-              periodSeconds: 20
-          restartPolicy: Never
-          volumes:
-          - secret:
-              defaultMode: 420
-              secretName: {{\`{{ .Secret }}\`}}
-            name: kubeconfig
-`;
+` +
+  UPSTREAM_V05_TEMPLATE.replace(/^(?=.)/gm, "    ");
 
 Deno.test("CloudTTY v0.5's job-temp.yaml ConfigMap works unchanged", async () => {
   await using cluster = await testCluster();

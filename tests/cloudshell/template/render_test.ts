@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { UPSTREAM_V05_TEMPLATE } from "../../_fixtures/upstream_job_template.ts";
 import {
   activeDeadlineSecondsFor,
   buildTemplateVars,
@@ -171,75 +172,6 @@ Deno.test("default template uses only the documented variables", () => {
     "TtydArgs",
   ]);
 });
-
-// CloudTTY v0.5's config/manager/Job_template.yaml payload (key job-temp.yaml), with the URLARG handling of
-// its Helm chart. The kustomize copy kept Helm's escaping of {{ .Secret }}, so users have both forms.
-const UPSTREAM_V05_TEMPLATE = `apiVersion: batch/v1
-kind: Job
-metadata:
-  namespace: {{ .Namespace }}
-  name: {{ .Name }}
-spec:
-  activeDeadlineSeconds: 3600
-  ttlSecondsAfterFinished: 60
-  parallelism: 1
-  completions: 1
-  template:
-    spec:
-      automountServiceAccountToken: false
-      containers:
-      - name:  web-tty
-        image: ghcr.io/cloudtty/cloudshell:latest
-        imagePullPolicy: IfNotPresent
-        ports:
-        - containerPort: 7681
-          name: tty-ui
-          protocol: TCP
-        command:
-          - bash
-          - "-c"
-          - |
-            once=""
-            index=""
-            urlarg=""
-            if [ "\${ONCE}" == "true" ];then once=" --once "; fi;
-            if [ -f /usr/lib/ttyd/index.html ]; then index=" --index /usr/lib/ttyd/index.html ";fi
-            if [ "\${URLARG}" == "true" ];then urlarg=" -a "; fi
-            if [ -z "\${TTL}" ] || [ "\${TTL}" == "0" ];then
-                ttyd \${index} \${once} \${urlarg} sh -c "\${COMMAND}"
-            else
-                timeout \${TTL} ttyd \${index} \${once} \${urlarg} sh -c "\${COMMAND}" || echo "exiting"
-            fi
-        env:
-        - name: KUBECONFIG
-          value: /usr/local/kubeconfig/config
-        - name: ONCE
-          value: "{{ .Once }}"
-        - name: TTL
-          value: "{{ .Ttl }}"
-        - name: COMMAND
-          value: {{ .Command }}
-        - name: URLARG
-          value: "{{ .UrlArg }}"
-        volumeMounts:
-          - mountPath: /usr/local/kubeconfig/
-            name: kubeconfig
-        readinessProbe:
-          tcpSocket:
-            port: 7681
-          periodSeconds: 1
-          failureThreshold: 15
-        livenessProbe:
-          tcpSocket:
-            port: 7681
-          periodSeconds: 20
-      restartPolicy: Never
-      volumes:
-      - secret:
-          defaultMode: 420
-          secretName: {{\`{{ .Secret }}\`}}
-        name: kubeconfig
-`;
 
 /** What Go's text/template followed by Kubernetes' YAML decoder made of {@link UPSTREAM_V05_TEMPLATE}. */
 function expectedUpstreamJob(command: string, ttl: string): JsonObject {
