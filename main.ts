@@ -106,6 +106,7 @@ async function main(): Promise<number> {
     defaultImage: opts.cloudshellImage,
     clusterRole: opts.kubeconfigClusterRole,
     nodePortHost: opts.nodePortHost,
+    statusGraceMs: opts.pendingStatusDelayMs,
   }, {
     client,
     logger,

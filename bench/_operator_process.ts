@@ -3,16 +3,19 @@
  * binary in CLOUDSHELL_OPERATOR_BIN), with its peak memory and CPU time read
  * from /proc and its own request counts from /metrics.
  */
+import { spawnGuarded } from "../tests/harness/process.ts";
 import { type RequestCounts, sumBy } from "./_apiserver_metrics.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 export class OperatorUnderTest {
   readonly #child: Deno.ChildProcess;
+  readonly #pid: number;
   readonly #metricsUrl: string;
 
-  private constructor(child: Deno.ChildProcess, metricsUrl: string) {
+  private constructor(child: Deno.ChildProcess, pid: number, metricsUrl: string) {
     this.#child = child;
+    this.#pid = pid;
     this.#metricsUrl = metricsUrl;
   }
 
@@ -28,14 +31,19 @@ export class OperatorUnderTest {
       ...extra,
     ];
     const bin = Deno.env.get("CLOUDSHELL_OPERATOR_BIN");
-    const child =
-      (bin
-        ? new Deno.Command(bin, { args, stdout: "null", stderr: "piped" })
-        : new Deno.Command(Deno.execPath(), {
-          args: ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys=hostname", MAIN, ...args],
-          stdout: "null",
-          stderr: "piped",
-        })).spawn();
+    const v8Flags = Deno.env.get("CLOUDSHELL_BENCH_V8_FLAGS");
+    const [program, programArgs] = bin ? [bin, args] : [Deno.execPath(), [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys=hostname",
+      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
+      MAIN,
+      ...args,
+    ]];
+    // Under the guard, the operator dies with the benchmark even if that is killed outright.
+    const { child, pid } = await spawnGuarded(program, programArgs, { stdout: "null", stderr: "piped" });
     const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     let metricsUrl: string | undefined;
@@ -67,7 +75,7 @@ export class OperatorUnderTest {
         async (r) => (await r.body?.cancel(), r.ok),
         () => false,
       );
-      if (ok) return new OperatorUnderTest(child, metricsUrl);
+      if (ok) return new OperatorUnderTest(child, pid, metricsUrl);
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error("The operator did not become ready");
@@ -94,7 +102,7 @@ export class OperatorUnderTest {
   /** Resets the kernel's peak-RSS mark of the process (writing 5 to clear_refs). */
   resetPeak(): void {
     try {
-      Deno.writeTextFileSync(`/proc/${this.#child.pid}/clear_refs`, "5");
+      Deno.writeTextFileSync(`/proc/${this.#pid}/clear_refs`, "5");
     } catch {
       // Not Linux, or not allowed: the peak then covers the whole run.
     }
@@ -102,14 +110,14 @@ export class OperatorUnderTest {
 
   /** Peak resident memory since the last reset (VmHWM). */
   async peakRssBytes(): Promise<number> {
-    const status = await Deno.readTextFile(`/proc/${this.#child.pid}/status`);
+    const status = await Deno.readTextFile(`/proc/${this.#pid}/status`);
     const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
     return kb * 1024;
   }
 
   /** User plus system CPU time so far. */
   async cpuSeconds(): Promise<number> {
-    const stat = await Deno.readTextFile(`/proc/${this.#child.pid}/stat`);
+    const stat = await Deno.readTextFile(`/proc/${this.#pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // Fields 14 and 15 of stat (utime, stime), counted from after the command name, in clock ticks.
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -117,7 +125,7 @@ export class OperatorUnderTest {
 
   async stop(): Promise<void> {
     try {
-      this.#child.kill("SIGTERM");
+      Deno.kill(this.#pid, "SIGTERM");
     } catch {
       // Already gone.
     }

@@ -116,6 +116,8 @@ export interface Options {
   readonly operatorNamespace: string;
   /** `--shutdown-timeout`. */
   readonly shutdownTimeoutMs: number;
+  /** `--pending-status-delay`: a new shell's first status waits this long for its terminal to be Ready. */
+  readonly pendingStatusDelayMs: number;
 }
 
 const HELP_WIDTH = 100;
@@ -254,6 +256,8 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
         "view"],
       ["--node-port-host <host>", "external host in NodePort access URLs", "", "the node's address"],
       ["--workers <n>", "CloudShells reconciled concurrently, 1 to 256", "16"],
+      ["--pending-status-delay <duration>",
+        "how long a new CloudShell waits for its terminal before its status reports the wait", "30s"],
       ["--watch-namespace <namespace>", "watch CloudShells in this namespace only", "", "all namespaces"],
       ["--operator-namespace <namespace>", "namespace the operator runs in", context.defaultNamespace],
     ],
@@ -375,6 +379,7 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
     watchNamespace: watched === undefined ? undefined : namespace("--watch-namespace", watched),
     operatorNamespace,
     shutdownTimeoutMs: duration("--shutdown-timeout", flags.string("--shutdown-timeout")),
+    pendingStatusDelayMs: duration("--pending-status-delay", flags.string("--pending-status-delay")),
   });
 }
 

@@ -61,6 +61,7 @@ Deno.test("parseOptions() defaults", () => {
     watchNamespace: undefined,
     operatorNamespace: "cloudshell-system",
     shutdownTimeoutMs: 30_000,
+    pendingStatusDelayMs: 30_000,
   });
   assert.equal(options.cloudshellImage, DEFAULT_CLOUDSHELL_IMAGE);
   assert.ok(options.featureGates instanceof FeatureGates);
@@ -154,6 +155,7 @@ Deno.test("parseOptions() reads each flag", async (t) => {
       o.leaderElection.resourceNamespace,
     ], ["ops", "ops", "ops"]],
     [["--shutdown-timeout", "1m30s"], (o) => o.shutdownTimeoutMs, 90_000],
+    [["--pending-status-delay", "2s"], (o) => o.pendingStatusDelayMs, 2_000],
   ];
   for (const [argv, pick, expected] of cases) {
     await t.step(argv.join(" "), () => {

@@ -100,7 +100,7 @@ interface Problem {
   retry: boolean;
 }
 
-const DEFAULT_STATUS_GRACE_MS = 3_000;
+const DEFAULT_STATUS_GRACE_MS = 30_000;
 /** How long a status we wrote stands in for the cache's copy until the informer catches up. */
 const WRITTEN_STATUS_TTL_MS = 60_000;
 
@@ -141,7 +141,7 @@ export class CloudShellReconciler implements Reconciler {
     const problem = validateSpec(spec, req.name, req.namespace) ?? nameProblem(req.name);
     if (problem) return await this.#report(cs, { ...problem, retry: false });
 
-    let job = this.#job(key, cs);
+    const job = this.#job(key, cs);
     const ttl = ttlSeconds(spec);
     const startedAt = Date.parse(status?.lastScheduleTime ?? job?.metadata.creationTimestamp ?? "");
     const expiresAt = ttl === undefined
@@ -160,24 +160,19 @@ export class CloudShellReconciler implements Reconciler {
       await this.#extendDeadline(job, ttl);
     }
 
-    const mode = exposureMode(spec);
-    let created = false;
-    let service: ServiceLike;
     if (!job) {
       const prepared = await this.#prepareJob(cs);
       if ("reason" in prepared) return await this.#report(cs, prepared);
-      // The Service does not depend on the Job: both are on the way to Ready, so they go out together.
-      const [made, svc] = await Promise.all([
-        this.#createJob(cs, prepared, ctx),
-        this.#ensureService(cs, mode),
-      ]);
+      const made = await this.#createJob(cs, prepared, ctx);
       if ("reason" in made) return await this.#report(cs, made);
-      job = made.job;
-      service = svc;
-      created = true;
-    } else {
-      service = await this.#ensureService(cs, mode);
+      // The Service is the slow part of a new shell: the API server allocates its IP and node port one
+      // Service at a time. Free the worker so other shells' Jobs (whose pods take longest) start first,
+      // and come back for the Service after them.
+      return { requeueAfterMs: 0 };
     }
+
+    const mode = exposureMode(spec);
+    const service = await this.#ensureService(cs, mode);
     const routed = await this.#ensureRoute(cs, mode);
     // The Job exists but the terminal cannot be reached yet: upstream's CreatedJob phase says exactly that.
     if (routed !== true) return await this.#report(cs, routed, "CreatedJob");
@@ -208,8 +203,8 @@ export class CloudShellReconciler implements Reconciler {
     // back, and if it takes longer than the grace period the requeue writes the waiting status.
     const grace = this.#d.settings.statusGraceMs ?? DEFAULT_STATUS_GRACE_MS;
     const age = this.#now() - Date.parse(job.metadata.creationTimestamp ?? "");
-    if (!ready && !status?.phase && (created || age < grace)) {
-      return { requeueAfterMs: Math.min(grace, requeue.requeueAfterMs ?? grace) };
+    if (!ready && !status?.phase && age < grace) {
+      return { requeueAfterMs: Math.min(grace - age, requeue.requeueAfterMs ?? grace) };
     }
     const wasReady = status?.phase === "Ready";
     await this.#writeStatus(cs, desired);

@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { isNotFound, type KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
 import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
 import { eventually } from "../harness/cluster.ts";
+import { spawnGuarded } from "../harness/process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -31,15 +32,15 @@ export async function installCrd(client: KubeClient): Promise<void> {
 
 /** A running operator process. */
 export class OperatorProcess implements AsyncDisposable {
-  readonly #child: Deno.ChildProcess;
+  readonly #pid: number;
   readonly #lines: string[] = [];
   readonly #done: Promise<Deno.CommandStatus>;
   #metricsUrl: string | undefined;
   #healthUrl: string | undefined;
   #exited = false;
 
-  private constructor(child: Deno.ChildProcess) {
-    this.#child = child;
+  private constructor(child: Deno.ChildProcess, pid: number) {
+    this.#pid = pid;
     const collect = async (stream: ReadableStream<Uint8Array>) => {
       const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
@@ -96,14 +97,13 @@ export class OperatorProcess implements AsyncDisposable {
       `${REPO}main.ts`,
       ...common,
     ]];
-    const child = new Deno.Command(program, {
-      args: programArgs,
+    // Under the guard, the operator dies with the test process even if that is killed outright.
+    const { child, pid } = await spawnGuarded(program, programArgs, {
       stdout: "piped",
       stderr: "piped",
       stdin: "null",
-    })
-      .spawn();
-    const op = new OperatorProcess(child);
+    });
+    const op = new OperatorProcess(child, pid);
     await eventually("the operator to serve /readyz", async () => {
       if (op.exited) throw new Error(`operator exited:\n${op.logs().slice(-20).join("\n")}`);
       if (!op.#healthUrl) return false;
@@ -154,14 +154,14 @@ export class OperatorProcess implements AsyncDisposable {
 
   /** The OS process id (to tell replicas apart in fault tests). */
   get pid(): number {
-    return this.#child.pid;
+    return this.#pid;
   }
 
   /** Sends a signal and waits for the exit code. */
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
     if (!this.#exited) {
       try {
-        this.#child.kill(signal);
+        Deno.kill(this.#pid, signal);
       } catch {
         // Already gone.
       }

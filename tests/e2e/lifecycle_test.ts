@@ -188,7 +188,8 @@ Deno.test("a shell whose pod is not Ready yet reports CreatedRouteRule, then Rea
     metadata: { name: "cloudshell-job-template", namespace: ns },
     data: { "job-template.yaml": template },
   } as KubeObject);
-  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+  // The first status of a waiting shell comes after --pending-status-delay (30 s by default).
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns, ["--pending-status-delay=1s"]);
   await createCloudShell(client, ns, "pending", { exposureMode: "ClusterIP" });
   // Past the operator's grace period for new shells, the waiting status is written.
   const waiting = await waitForCloudShell(

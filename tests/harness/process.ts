@@ -101,3 +101,32 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/** A process started under guard.sh, with the pid of the program itself (not of the guard). */
+export interface GuardedProcess {
+  /** The guard: its status is the program's, its streams the program's. */
+  child: Deno.ChildProcess;
+  /** The program's own pid, for signals and /proc. */
+  pid: number;
+}
+
+/**
+ * Starts `program` under guard.sh, so it dies with the test process even when
+ * that is killed outright, and returns once the program's own pid is known.
+ */
+export async function spawnGuarded(
+  program: string,
+  args: string[],
+  opts: Deno.CommandOptions = {},
+): Promise<GuardedProcess> {
+  const child = new Deno.Command(GUARD, { ...opts, args: [String(Deno.pid), program, ...args] }).spawn();
+  for (let i = 0; i < 200; i++) {
+    const out = await new Deno.Command("pgrep", { args: ["-P", String(child.pid)], stdout: "piped" })
+      .output();
+    const pid = Number(new TextDecoder().decode(out.stdout).trim().split("\n")[0]);
+    if (pid > 0) return { child, pid };
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${program} did not start under the guard`);
+}
