@@ -5,6 +5,7 @@
  * managers that really collide with 409s), removal, and what is deleted.
  */
 import assert from "node:assert/strict";
+import { installVirtualServiceCrd } from "../_fixtures/istio.ts";
 import {
   ApiError,
   isNotFound,
@@ -27,7 +28,7 @@ import {
   VirtualServices,
 } from "../../controller/cloudshell/routes.ts";
 import { removeIngressPath } from "../../controller/cloudshell/ingress_route.ts";
-import { eventually, type TestCluster, testCluster } from "../harness/cluster.ts";
+import { type TestCluster, testCluster } from "../harness/cluster.ts";
 import { startControlPlane } from "../harness/control_plane.ts";
 
 const INGRESS = "cloudshell-ingress";
@@ -415,34 +416,6 @@ Deno.test("Ingress routes against a real API server", async (t) => {
   });
 });
 
-/** A minimal VirtualService CRD: enough for the API server to serve the type. */
-const VS_CRD = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "virtualservices.networking.istio.io" },
-  spec: {
-    group: "networking.istio.io",
-    scope: "Namespaced",
-    names: {
-      plural: "virtualservices",
-      singular: "virtualservice",
-      kind: "VirtualService",
-      listKind: "VirtualServiceList",
-    },
-    versions: [{
-      name: "v1beta1",
-      served: true,
-      storage: true,
-      schema: {
-        openAPIV3Schema: {
-          type: "object",
-          properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-        },
-      },
-    }],
-  },
-};
-
 async function getVs(client: KubeClient, ns: string): Promise<VirtualService | undefined> {
   try {
     return await client.get<VirtualService>(VirtualServices, ns, VS);
@@ -472,11 +445,7 @@ Deno.test("VirtualService routes against a real API server", async (t) => {
     await routes.remove(vsRoute(ns, "a"));
   });
 
-  await client.create(Resources.customResourceDefinitions, VS_CRD);
-  await eventually("VirtualServices served", async () => {
-    await client.list(VirtualServices, { namespace: ns, limit: 1 });
-    return true;
-  });
+  await installVirtualServiceCrd(client);
 
   await t.step("the first ensure creates the VirtualService with the right shape", async () => {
     await routes.ensure(vsRoute(ns, "a", { serviceNamespace: "elsewhere" }));
