@@ -24,30 +24,30 @@ export function desiredRoute(cs: CloudShell, mode: string): DesiredRoute | undef
   const spec = cs.spec ?? {};
   const name = cs.metadata.name!;
   const ns = cs.metadata.namespace!;
-  const path = routePath(spec, name);
+  // What both kinds of route share: the path, and the shell's Service behind it.
+  const entry = {
+    path: routePath(spec, name),
+    serviceName: childName(name),
+    serviceNamespace: ns,
+    owner: name,
+  };
   if (mode === "Ingress") {
     const cfg = spec.ingressConfig ?? {};
     return {
+      ...entry,
       mode,
       namespace: cfg.namespace || ns,
       objectName: cfg.ingressName || DEFAULT_INGRESS_NAME,
-      path,
-      serviceName: childName(name),
-      serviceNamespace: ns,
-      owner: name,
       ingress: { className: cfg.ingressClassName, annotations: cfg.annotations, host: cfg.host },
     };
   }
   if (mode === "VirtualService") {
     const cfg = spec.virtualServiceConfig ?? {};
     return {
+      ...entry,
       mode,
       namespace: cfg.namespace || ns,
       objectName: cfg.virtualServiceName || DEFAULT_VIRTUAL_SERVICE_NAME,
-      path,
-      serviceName: childName(name),
-      serviceNamespace: ns,
-      owner: name,
       virtualService: { gateway: cfg.gateway, exportTo: cfg.export_to },
     };
   }

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from "node:util";
 import { Resources } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, OWNER_LABEL, TTYD_PORT } from "./api.ts";
-import type { DesiredRoute, Removal, RouteKind } from "./route_types.ts";
+import { type DesiredRoute, type Removal, replaceOrAppend, type RouteKind } from "./route_types.ts";
 
 /** The annotation upstream sets on every Ingress it touches: ttyd serves at `/`, not at the route path. */
 export const REWRITE_TARGET_ANNOTATION = "nginx.ingress.kubernetes.io/rewrite-target";
@@ -96,13 +96,7 @@ export function addIngressPath(current: Ingress, route: DesiredRoute): Ingress |
     rules.push({ ...(host ? { host } : {}), http: { paths: [entry] } });
   } else {
     const paths = (rule.http ??= { paths: [] }).paths ??= [];
-    let found = false;
-    for (let i = 0; i < paths.length; i++) {
-      if (paths[i].path !== route.path) continue;
-      paths[i] = structuredClone(entry);
-      found = true;
-    }
-    if (!found) paths.push(entry);
+    replaceOrAppend(paths, (p) => p.path === route.path, entry);
   }
   return isDeepStrictEqual(next, current) ? undefined : next;
 }

@@ -43,7 +43,7 @@ import { renderJob } from "./job.ts";
 import { type NodeLike, nodePortAddress } from "./node_address.ts";
 import { hasReadyPod, type JobLike, jobOutcome, type PodLike } from "./observe.ts";
 import { encodeRouteRef, parseRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
-import { buildStatus, type DesiredStatus, READY, Reasons, statusChanged } from "./status.ts";
+import { buildStatus, type DesiredStatus, Reasons, statusChanged } from "./status.ts";
 import type { CloudShellStatus } from "./api.ts";
 import type { TemplateSource } from "./template_source.ts";
 import { RecentObjects } from "./recent_objects.ts";
@@ -138,7 +138,7 @@ export class CloudShellReconciler implements Reconciler {
     if (isTerminal(status?.phase)) return await this.#ended(cs);
 
     const spec = cs.spec ?? {};
-    const problem = validateSpec(spec, req.name, req.namespace) ?? nameProblem(req.name);
+    const problem = validateSpec(spec, req.name, req.namespace);
     if (problem) return await this.#report(cs, { ...problem, retry: false });
 
     const job = this.#job(key, cs);
@@ -564,7 +564,7 @@ export class CloudShellReconciler implements Reconciler {
         cs.metadata.namespace,
         cs.metadata.name!,
         {
-          status: { ...next, conditions: next.conditions },
+          status: next,
         },
         "merge",
         { subresource: "status" },
@@ -582,18 +582,3 @@ export class CloudShellReconciler implements Reconciler {
     }
   }
 }
-
-/** Names longer than this make child names (`cloudshell-<name>`) too long for a Job or Service. */
-export const MAX_NAME_LENGTH = 63 - "cloudshell-".length;
-
-function nameProblem(name: string): Problem | undefined {
-  if (name.length <= MAX_NAME_LENGTH) return undefined;
-  return {
-    reason: "NameTooLong",
-    message:
-      `CloudShell names may have at most ${MAX_NAME_LENGTH} characters (the Job and Service are named cloudshell-<name>)`,
-    retry: false,
-  };
-}
-
-export { READY };

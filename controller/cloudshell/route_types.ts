@@ -94,3 +94,14 @@ export interface RouteKind<T extends KubeObject> {
   /** Called when the object was not found, to tell a missing type from a missing object (throws). */
   checkServed?(client: KubeClient, namespace: string): Promise<void>;
 }
+
+/** Replaces every item of `list` that `matches` with a copy of `item`, or appends it when none does. */
+export function replaceOrAppend<T>(list: T[], matches: (existing: T) => boolean, item: T): void {
+  let found = false;
+  for (let i = 0; i < list.length; i++) {
+    if (!matches(list[i])) continue;
+    list[i] = structuredClone(item);
+    found = true;
+  }
+  if (!found) list.push(item);
+}

@@ -19,6 +19,8 @@ export const MAX_ENV_VARS = 128;
 export const MAX_ENV_BYTES = 64 * 1024;
 /** Most ttyd client options. */
 export const MAX_CLIENT_OPTIONS = 64;
+/** Longer names make child names (`cloudshell-<name>`) too long for a Job or Service. */
+export const MAX_NAME_LENGTH = 63 - "cloudshell-".length;
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -48,6 +50,13 @@ function hostProblem(host: string): string | undefined {
 
 /** Returns the first problem of a spec, or undefined when it is valid. */
 export function validateSpec(spec: CloudShellSpec, name: string, namespace: string): SpecProblem | undefined {
+  if (name.length > MAX_NAME_LENGTH) {
+    return {
+      reason: "NameTooLong",
+      message:
+        `CloudShell names may have at most ${MAX_NAME_LENGTH} characters (the Job and Service are named cloudshell-<name>)`,
+    };
+  }
   const mode = exposureMode(spec);
   if (!EXPOSURE_MODES.includes(mode as ExposureMode)) {
     return {

@@ -9,7 +9,13 @@ import { isNotFound } from "../kube/errors.ts";
 import type { ResourceType } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, OWNER_LABEL, TTYD_PORT } from "./api.ts";
-import { type DesiredRoute, type Removal, RouteError, type RouteKind } from "./route_types.ts";
+import {
+  type DesiredRoute,
+  type Removal,
+  replaceOrAppend,
+  RouteError,
+  type RouteKind,
+} from "./route_types.ts";
 
 /** Istio's VirtualService, at the version upstream wrote. */
 export const VirtualServices: ResourceType = {
@@ -89,14 +95,7 @@ export function addVirtualServiceRoute(
 ): VirtualService | undefined {
   const next = structuredClone(current);
   const http = (next.spec ??= {}).http ??= [];
-  const wanted = httpRoute(route);
-  let found = false;
-  for (let i = 0; i < http.length; i++) {
-    if (!isRouteOf(http[i], route.path)) continue;
-    http[i] = structuredClone(wanted);
-    found = true;
-  }
-  if (!found) http.push(wanted);
+  replaceOrAppend(http, (r) => isRouteOf(r, route.path), httpRoute(route));
   return isDeepStrictEqual(next, current) ? undefined : next;
 }
 
