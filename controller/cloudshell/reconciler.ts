@@ -177,7 +177,7 @@ export class CloudShellReconciler implements Reconciler {
     // The Job exists but the terminal cannot be reached yet: upstream's CreatedJob phase says exactly that.
     if (routed !== true) return await this.#report(cs, routed, "CreatedJob");
 
-    const url = accessUrl(cs, mode, service, this.#nodeHost());
+    const url = accessUrl(cs, mode, service, mode === "NodePort" ? this.#nodeHost() : undefined);
     if (typeof url !== "string") return await this.#report(cs, url, "CreatedJob");
 
     const ready = hasReadyPod(
@@ -443,6 +443,7 @@ export class CloudShellReconciler implements Reconciler {
     }, "merge");
   }
 
+  /** Scans the cached nodes, so it is only asked for NodePort URLs. */
   #nodeHost(): string | undefined {
     return this.#d.settings.nodePortHost ?? nodePortAddress(this.#d.nodes?.list() ?? []);
   }
