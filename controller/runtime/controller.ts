@@ -8,7 +8,12 @@ import type { EventHandler } from "../cache/informer.ts";
 import { keyOf, splitKey } from "../kube/object_key.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { errorMessage, type Logger } from "../log.ts";
-import { type RateLimiter, RateLimitingQueue, type RateLimitingQueueMetrics } from "../workqueue/mod.ts";
+import {
+  DEFAULT_PRIORITY,
+  type RateLimiter,
+  RateLimitingQueue,
+  type RateLimitingQueueMetrics,
+} from "../workqueue/mod.ts";
 import { type Reconciler, type Result, TerminalError } from "./reconcile.ts";
 
 /** How a reconcile ended, as counted in metrics. */
@@ -72,15 +77,17 @@ export class Controller {
   /**
    * An informer handler that enqueues the keys `map` returns for each object
    * (the object itself, or its owner). Updates that `changed` rejects are skipped.
+   * Keys of a higher `priority` are reconciled before those waiting with a lower one.
    */
   handler<T extends KubeObject>(
     map: (obj: T) => string | string[] | undefined,
     changed: (oldObj: T, newObj: T) => boolean = () => true,
+    priority: number = DEFAULT_PRIORITY,
   ): EventHandler<T> {
     const enqueue = (obj: T) => {
       const keys = map(obj);
       if (keys === undefined) return;
-      for (const key of Array.isArray(keys) ? keys : [keys]) this.#queue.add(key);
+      for (const key of Array.isArray(keys) ? keys : [keys]) this.#queue.add(key, priority);
     };
     return {
       onAdd: enqueue,

@@ -41,7 +41,7 @@
  */
 
 export { type Clock, realClock, type TimerHandle } from "./clock.ts";
-export { Queue, type QueueMetrics, type QueueOptions } from "./queue.ts";
+export { DEFAULT_PRIORITY, Queue, type QueueMetrics, type QueueOptions } from "./queue.ts";
 export { DelayingQueue } from "./delaying_queue.ts";
 export {
   BucketRateLimiter,

@@ -32,21 +32,35 @@ export interface QueueOptions<T> {
 /** Lifecycle: accepting adds, finishing the backlog before stopping, or stopped. */
 type State = "running" | "draining" | "stopped";
 
+/** The priority of a plain {@link Queue.add}. Higher priorities are handed out first. */
+export const DEFAULT_PRIORITY = 0;
+
+/** The ready items of one priority, in FIFO order. `head` avoids O(n) `shift()`. */
+interface Lane<T> {
+  priority: number;
+  items: T[];
+  head: number;
+}
+
 /**
- * A FIFO work queue with client-go semantics:
+ * A FIFO work queue with client-go semantics, plus priorities:
  *
  * - an item is queued at most once however often it is added while pending (the *dirty* set);
  * - an item handed out by {@link get} is *processing* until {@link done}; adding it meanwhile marks it dirty
- *   but does not queue it, so no two workers ever hold the same item, and it is queued again by `done()`.
+ *   but does not queue it, so no two workers ever hold the same item, and it is queued again by `done()`;
+ * - items of a higher priority are handed out before those of a lower one, FIFO within a priority. Adding
+ *   a pending item with a higher priority raises it (never lowers it), as controller-runtime's priority
+ *   queue does. Without priorities it is a plain FIFO.
  *
  * Items are compared by value with `Set`/`Map` identity, so use primitives such as string keys.
  */
 export class Queue<T> {
-  /** Ready items in FIFO order; `#head` avoids O(n) `shift()`. */
-  #queue: T[] = [];
-  #head = 0;
-  /** Items that need processing: queued, or re-added while processing. */
-  #dirty = new Set<T>();
+  /** Ready items by priority, highest first. A raised item leaves a stale entry in its old lane. */
+  #lanes: Lane<T>[] = [];
+  /** Ready items and the lane each one counts in; entries elsewhere are stale and skipped. */
+  #queued = new Map<T, number>();
+  /** Items that need processing (queued, or re-added while processing), with their priority. */
+  #dirty = new Map<T, number>();
   /** Items currently held by a worker. */
   #processing = new Set<T>();
   /** When each dirty item became dirty, for the `waitedMs` metric. */
@@ -68,17 +82,25 @@ export class Queue<T> {
   }
 
   /**
-   * Marks `item` as needing processing. No-op if it is already pending or the queue is shutting down. If
-   * it is being processed, it is queued again when the worker calls {@link done}.
+   * Marks `item` as needing processing. If it is already pending, only raises its priority when
+   * `priority` is higher. No-op while the queue is shutting down. If it is being processed, it is queued
+   * again when the worker calls {@link done}.
    */
-  add(item: T): void {
-    if (this.#state !== "running" || this.#dirty.has(item)) return;
-    this.#dirty.add(item);
+  add(item: T, priority: number = DEFAULT_PRIORITY): void {
+    if (this.#state !== "running") return;
+    const pending = this.#dirty.get(item);
+    if (pending !== undefined) {
+      if (priority <= pending) return;
+      this.#dirty.set(item, priority);
+      if (this.#queued.has(item)) this.#push(item, priority);
+      return;
+    }
+    this.#dirty.set(item, priority);
     this.#addedAt.set(item, this.#clock.now());
     this.#metrics.onAdd?.(item);
     // A processing item must not be handed to a second worker; done() queues it.
     if (this.#processing.has(item)) return;
-    this.#push(item);
+    this.#push(item, priority);
   }
 
   /**
@@ -104,7 +126,8 @@ export class Queue<T> {
     const started = this.#startedAt.get(item) ?? this.#clock.now();
     this.#startedAt.delete(item);
     this.#metrics.onDone?.(item, this.#clock.now() - started);
-    if (this.#dirty.has(item)) this.#push(item);
+    const priority = this.#dirty.get(item);
+    if (priority !== undefined) this.#push(item, priority);
     this.#settleDrain();
   }
 
@@ -146,12 +169,16 @@ export class Queue<T> {
   }
 
   #length(): number {
-    return this.#queue.length - this.#head;
+    return this.#queued.size;
   }
 
-  /** Appends a ready item and hands it straight to a waiting worker if there is one. */
-  #push(item: T): void {
-    this.#queue.push(item);
+  /**
+   * Appends a ready item to its priority's lane (moving it there if it was queued lower) and hands it
+   * straight to a waiting worker if there is one.
+   */
+  #push(item: T, priority: number): void {
+    this.#lane(priority).items.push(item);
+    this.#queued.set(item, priority);
     this.#metrics.depth?.(this.#length());
     while (this.#getters.length > 0 && this.#length() > 0) {
       const resolve = this.#getters.shift()!;
@@ -159,18 +186,40 @@ export class Queue<T> {
     }
   }
 
-  /** Removes the head item and moves it from dirty to processing. Requires a non-empty queue. */
-  #take(): T {
-    const item = this.#queue[this.#head];
-    this.#head++;
-    // Compact when empty or mostly consumed, so the array does not grow forever yet stays amortised O(1).
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
+  /** The lane of `priority`, created in order if it is new (queues use only a few priorities). */
+  #lane(priority: number): Lane<T> {
+    let i = 0;
+    while (i < this.#lanes.length && this.#lanes[i].priority > priority) i++;
+    if (this.#lanes[i]?.priority === priority) return this.#lanes[i];
+    const lane: Lane<T> = { priority, items: [], head: 0 };
+    this.#lanes.splice(i, 0, lane);
+    return lane;
+  }
+
+  /** Removes the first item of the highest non-empty lane, skipping stale entries. */
+  #shift(): T {
+    for (const lane of this.#lanes) {
+      while (lane.head < lane.items.length) {
+        const item = lane.items[lane.head++];
+        // Compact when empty or mostly consumed, so arrays do not grow forever yet stay amortised O(1).
+        if (lane.head === lane.items.length) {
+          lane.items = [];
+          lane.head = 0;
+        } else if (lane.head >= 1024 && lane.head * 2 >= lane.items.length) {
+          lane.items = lane.items.slice(lane.head);
+          lane.head = 0;
+        }
+        if (this.#queued.get(item) !== lane.priority) continue;
+        this.#queued.delete(item);
+        return item;
+      }
     }
+    throw new Error("Queue invariant broken: no ready item to take");
+  }
+
+  /** Removes the next item and moves it from dirty to processing. Requires a non-empty queue. */
+  #take(): T {
+    const item = this.#shift();
     const now = this.#clock.now();
     this.#dirty.delete(item);
     this.#processing.add(item);

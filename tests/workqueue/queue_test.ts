@@ -24,6 +24,65 @@ Deno.test("Queue: items come out in FIFO order", async () => {
   assert.deepEqual(got, ["c", "a", "d", "b"]);
 });
 
+Deno.test("Queue: higher priorities come out first, FIFO within a priority", async () => {
+  const q = new Queue<string>();
+  q.add("low-1");
+  q.add("high-1", 1);
+  q.add("low-2", 0);
+  q.add("urgent", 5);
+  q.add("high-2", 1);
+  assert.equal(q.len(), 5);
+  const got = [];
+  for (let i = 0; i < 5; i++) got.push(await q.get());
+  assert.deepEqual(got, ["urgent", "high-1", "high-2", "low-1", "low-2"]);
+  assert.equal(q.len(), 0);
+});
+
+Deno.test("Queue: re-adding a pending item with a higher priority raises it once; a lower one is ignored", async () => {
+  const q = new Queue<string>();
+  for (const item of ["a", "b", "c"]) q.add(item);
+  q.add("x", 1);
+  q.add("c", 1); // raised behind x
+  q.add("x", 0); // never lowered
+  assert.equal(q.len(), 4, "raising must not duplicate");
+  const got = [];
+  for (let i = 0; i < 4; i++) got.push(await q.get());
+  assert.deepEqual(got, ["x", "c", "a", "b"]);
+  const next = probe(q.get());
+  await flush();
+  assert.equal(next.settled, false, "the stale low-priority entry of 'c' must not come out");
+  for (const item of got) q.done(item);
+});
+
+Deno.test("Queue: an item raised while processing is queued at the raised priority by done", async () => {
+  const q = new Queue<string>();
+  q.add("a");
+  assert.equal(await q.get(), "a");
+  q.add("b");
+  q.add("a"); // dirty at priority 0 while processing
+  q.add("a", 2); // raised while still processing
+  assert.equal(q.len(), 1, "a processing item is not queued");
+  q.done("a");
+  assert.equal(await q.get(), "a");
+  assert.equal(await q.get(), "b");
+});
+
+Deno.test("Queue: a stale entry left by raising does not make an item come out twice", async () => {
+  const q = new Queue<string>();
+  q.add("a");
+  q.add("b");
+  q.add("a", 1); // leaves a stale entry for "a" at priority 0, ahead of "b"
+  assert.equal(await q.get(), "a");
+  q.done("a");
+  q.add("a"); // queued again at 0, behind "b"
+  assert.equal(q.len(), 2);
+  const got = [await q.get(), await q.get()];
+  assert.deepEqual(got.sort(), ["a", "b"]);
+  const next = probe(q.get());
+  await flush();
+  assert.equal(next.settled, false);
+});
+
 Deno.test("Queue: an item re-added while processing is processed again after done, by one worker", async () => {
   const q = new Queue<string>();
   q.add("a");
