@@ -60,6 +60,8 @@ export interface CloudShellOperator {
 
 /** The name of the controller, in logs and metrics. */
 export const CONTROLLER_NAME = "cloudshell";
+/** Queue priority of shells whose Job, pod or Service changed (new shells and edits have the default, 0). */
+const CHILD_EVENT_PRIORITY = 1;
 
 /**
  * Backoff for retries: 200 ms doubling to 2 minutes per shell (a missing Secret
@@ -151,9 +153,12 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     const owner = obj.metadata.labels?.[OWNER_LABEL];
     return owner ? keyFor(obj.metadata.namespace, owner) : undefined;
   };
-  jobs.addHandler(controller.handler<JobLike>(toOwner));
-  pods.addHandler(controller.handler<PodLike>(toOwner, podChanged));
-  services.addHandler(controller.handler<ServiceLike>(toOwner));
+  // A shell whose child changed goes before shells waiting for their first reconcile: it is further
+  // along (typically its pod just became Ready, so one status write finishes it), while a new shell
+  // needs several creates. Under a burst of new shells this keeps pod-Ready-to-Ready short.
+  jobs.addHandler(controller.handler<JobLike>(toOwner, undefined, CHILD_EVENT_PRIORITY));
+  pods.addHandler(controller.handler<PodLike>(toOwner, podChanged, CHILD_EVENT_PRIORITY));
+  services.addHandler(controller.handler<ServiceLike>(toOwner, undefined, CHILD_EVENT_PRIORITY));
   // A template edit matters to shells still waiting for a Job (for example after a broken template).
   const retryWaiting = () => {
     templates.current();

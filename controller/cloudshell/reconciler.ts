@@ -141,7 +141,7 @@ export class CloudShellReconciler implements Reconciler {
     const problem = validateSpec(spec, req.name, req.namespace);
     if (problem) return await this.#report(cs, { ...problem, retry: false });
 
-    const job = this.#job(key, cs);
+    let job = this.#job(key, cs);
     const ttl = ttlSeconds(spec);
     const startedAt = Date.parse(status?.lastScheduleTime ?? job?.metadata.creationTimestamp ?? "");
     const expiresAt = ttl === undefined
@@ -160,18 +160,18 @@ export class CloudShellReconciler implements Reconciler {
       await this.#extendDeadline(job, ttl);
     }
 
+    const mode = exposureMode(spec);
     if (!job) {
       const prepared = await this.#prepareJob(cs);
       if ("reason" in prepared) return await this.#report(cs, prepared);
-      const made = await this.#createJob(cs, prepared, ctx);
+      // The Service goes out together with the Job. It is the slowest create of a new shell (the API
+      // server allocates IPs and node ports one Service at a time), and it must be there by the time
+      // the pod is Ready, or that moment waits for it.
+      const [made] = await Promise.all([this.#createJob(cs, prepared, ctx), this.#ensureService(cs, mode)]);
       if ("reason" in made) return await this.#report(cs, made);
-      // The Service is the slow part of a new shell: the API server allocates its IP and node port one
-      // Service at a time. Free the worker so other shells' Jobs (whose pods take longest) start first,
-      // and come back for the Service after them.
-      return { requeueAfterMs: 0 };
+      job = made.job;
     }
 
-    const mode = exposureMode(spec);
     const service = await this.#ensureService(cs, mode);
     const routed = await this.#ensureRoute(cs, mode);
     // The Job exists but the terminal cannot be reached yet: upstream's CreatedJob phase says exactly that.
