@@ -4,9 +4,8 @@
  * from /proc and its own request counts from /metrics.
  */
 import { spawnGuarded } from "../tests/harness/process.ts";
+import { startTaskArgs } from "../tests/harness/start_task.ts";
 import { type RequestCounts, sumBy } from "./_apiserver_metrics.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 export class OperatorUnderTest {
   readonly #child: Deno.ChildProcess;
@@ -31,17 +30,12 @@ export class OperatorUnderTest {
       ...extra,
     ];
     const bin = Deno.env.get("CLOUDSHELL_OPERATOR_BIN");
+    // From source, exactly as `deno task start` runs it, unless other V8 flags are to be compared.
     const v8Flags = Deno.env.get("CLOUDSHELL_BENCH_V8_FLAGS");
-    const [program, programArgs] = bin ? [bin, args] : [Deno.execPath(), [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      "--allow-sys=hostname",
-      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
-      MAIN,
-      ...args,
-    ]];
+    const runArgs = v8Flags === undefined
+      ? startTaskArgs(args)
+      : startTaskArgs(args).map((a) => a.startsWith("--v8-flags=") ? `--v8-flags=${v8Flags}` : a);
+    const [program, programArgs] = bin ? [bin, args] : [Deno.execPath(), runArgs];
     // Under the guard, the operator dies with the benchmark even if that is killed outright.
     const { child, pid } = await spawnGuarded(program, programArgs, { stdout: "null", stderr: "piped" });
     const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from "yaml";
 import { type CloudShell, CloudShells } from "../controller/cloudshell/api.ts";
 import { ControlPlane } from "../tests/harness/control_plane.ts";
+import { startTaskArgs } from "../tests/harness/start_task.ts";
 import { installCrd } from "../tests/e2e/_operator.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
@@ -26,19 +27,13 @@ try {
   await installCrd(cp.client);
   console.log("CRD cloudshells.cloudshell.cloudtty.io installed");
   operator = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      "--allow-sys=hostname",
-      `${REPO}main.ts`,
+    args: startTaskArgs([
       `--kubeconfig=${cp.kubeconfigPath}`,
       "--leader-elect=false",
       "--operator-namespace=default",
       "--metrics-bind-address=127.0.0.1:8080",
       "--health-probe-bind-address=127.0.0.1:8081",
-    ],
+    ]),
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();

@@ -38,9 +38,9 @@ function parseDockerfile(text: string): Instruction[][] {
   return stages;
 }
 
-/** The flags of a task's `deno` command that grant permissions, sorted. */
+/** The flags of a task's `deno` command that grant permissions or tune V8, sorted. */
 function permissionFlags(task: string): string[] {
-  return task.split(/\s+/).filter((a) => /^--allow-/.test(a)).sort();
+  return task.split(/\s+/).filter((a) => /^--(allow-|v8-flags=)/.test(a)).sort();
 }
 
 /** Whether .dockerignore's rules (last match wins, a directory's rule covers its contents) let `path` in. */
@@ -90,13 +90,13 @@ Deno.test("the Dockerfile builds in a pinned Deno stage and runs in a distroless
   ]]);
 });
 
-Deno.test("deno task compile grants the binary what `deno task start` grants, and embeds the version", async () => {
+Deno.test("deno task compile grants the binary what `deno task start` grants, with its V8 flags and version", async () => {
   const { compile, start } = denoConfig.tasks;
   assert.match(compile, /^deno compile /);
   assert.deepEqual(
     permissionFlags(compile),
     permissionFlags(start),
-    "the compiled binary must run with the permissions `deno task start` runs with " +
+    "the compiled binary must run with the permissions and V8 flags `deno task start` runs with " +
       "(in-cluster: --allow-net, --allow-read for the ServiceAccount token and CA, --allow-env, " +
       "--allow-sys=hostname for the leader-election identity), no more",
   );

@@ -9,6 +9,7 @@ import { isNotFound, type KubeClient, type KubeObject, Resources } from "../../c
 import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
 import { eventually } from "../harness/cluster.ts";
 import { spawnGuarded } from "../harness/process.ts";
+import { startTaskArgs } from "../harness/start_task.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -88,15 +89,7 @@ export class OperatorProcess implements AsyncDisposable {
       "--node-port-host=shell.example.test",
       ...args,
     ];
-    const [program, programArgs] = bin ? [bin, common] : [Deno.execPath(), [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      "--allow-sys",
-      `${REPO}main.ts`,
-      ...common,
-    ]];
+    const [program, programArgs] = bin ? [bin, common] : [Deno.execPath(), startTaskArgs(common)];
     // Under the guard, the operator dies with the test process even if that is killed outright.
     const { child, pid } = await spawnGuarded(program, programArgs, {
       stdout: "piped",
