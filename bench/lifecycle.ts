@@ -2,8 +2,10 @@
  * `deno task bench`: the CloudShell lifecycle at N = 1, 100 and 1,000 on the
  * test control plane, with kwok making pods Ready at once.
  *
- * For each N it first measures the control plane alone (N bare Jobs: creation
- * to pod Ready), so the operator's share is clear, then creates N CloudShells
+ * For each N it first measures the control plane alone, creation to pod Ready,
+ * for N bare Jobs (kwok's own pod start time under this load) and for N sets
+ * of the objects a shell needs (the floor of this design on this control
+ * plane), so the operator's share is clear. Then it creates N CloudShells
  * at once and reports creation-to-Ready percentiles, creation throughput, API
  * requests per CloudShell over its whole life (counted at the API server from
  * apiserver_request_total, and by the operator itself), the operator's peak
@@ -38,6 +40,7 @@ const sizes = args.n.split(",").map(Number);
 interface Result {
   n: number;
   controlPlanePodReady: Percentiles;
+  shellObjectsPodReady: Percentiles;
   creationToReady: Percentiles;
   /** Creation to Job, Job to pod Ready, pod Ready to CloudShell Ready. */
   stages: { toJob: Percentiles; jobToPodReady: Percentiles; podReadyToReady: Percentiles };
@@ -99,9 +102,15 @@ const podReady = (p: PodLike) =>
   p.status?.phase === "Running" &&
   (p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
 
-/** The control plane alone: N bare Jobs, creation to pod Ready. */
-async function baseline(cp: ControlPlane, client: KubeClient, n: number): Promise<Percentiles> {
-  const ns = `bench-baseline-${n}`;
+/**
+ * The control plane alone, without the operator, creation to pod Ready:
+ * - "jobs": N bare Jobs, which is kwok's own pod start time under this load;
+ * - "shell-objects": for each of N, the objects a shell needs, created the way the operator creates
+ *   them (ServiceAccount, then Job, RoleBinding and NodePort Service together). This is the floor
+ *   any operator of this design meets on this control plane.
+ */
+async function baseline(client: KubeClient, n: number, kind: "jobs" | "shell-objects"): Promise<Percentiles> {
+  const ns = `bench-baseline-${kind}-${n}`;
   await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   await waitForDefaultServiceAccount(client, ns);
   const watch = stopwatch<PodLike>(
@@ -115,22 +124,53 @@ async function baseline(cp: ControlPlane, client: KubeClient, n: number): Promis
   const created = new Map<string, number>();
   await pool([...Array(n).keys()], Number(args.concurrency), async (i) => {
     const name = `job-${i}`;
-    await client.create(Resources.jobs, {
+    // A shell's clock starts when it exists, before the operator creates anything; bare Jobs' when they do.
+    let t = performance.now();
+    const job = {
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: { name, namespace: ns },
       spec: {
         backoffLimit: 0,
-        template: { spec: { restartPolicy: "Never", containers: [{ name: "web-tty", image: "terminal" }] } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            restartPolicy: "Never",
+            containers: [{ name: "web-tty", image: "terminal" }],
+            ...(kind === "shell-objects" ? { serviceAccountName: name } : {}),
+          },
+        },
       },
-    } as KubeObject);
-    created.set(name, performance.now());
+    } as KubeObject;
+    if (kind === "jobs") {
+      await client.create(Resources.jobs, job);
+      t = performance.now();
+    } else {
+      const metadata = { name, namespace: ns };
+      await client.create(Resources.serviceAccounts, { apiVersion: "v1", kind: "ServiceAccount", metadata });
+      await Promise.all([
+        client.create(Resources.jobs, job),
+        client.create(Resources.roleBindings, {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "RoleBinding",
+          metadata,
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+          subjects: [{ kind: "ServiceAccount", name, namespace: ns }],
+        } as KubeObject),
+        client.create(Resources.services, {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata,
+          spec: { type: "NodePort", selector: { app: name }, ports: [{ port: 7681, name: "ttyd" }] },
+        } as KubeObject),
+      ]);
+    }
+    created.set(name, t);
   });
-  await watch.waitFor(n, 300_000);
+  await watch.waitFor(n, 600_000);
   await watch.close();
   const latencies = [...created].map(([name, t]) => watch.at.get(name)! - t);
   await client.delete(Resources.namespaces, undefined, ns);
-  void cp;
   return percentiles(latencies);
 }
 
@@ -146,12 +186,12 @@ async function waitForDefaultServiceAccount(client: KubeClient, ns: string): Pro
 }
 
 async function measure(
-  cp: ControlPlane,
   client: KubeClient,
   operator: OperatorUnderTest,
   n: number,
 ): Promise<Result> {
-  const controlPlanePodReady = await baseline(cp, client, n);
+  const controlPlanePodReady = await baseline(client, n, "jobs");
+  const shellObjectsPodReady = await baseline(client, n, "shell-objects");
   const ns = `bench-shells-${n}`;
   await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   await waitForDefaultServiceAccount(client, ns);
@@ -237,6 +277,7 @@ async function measure(
   const result: Result = {
     n,
     controlPlanePodReady,
+    shellObjectsPodReady,
     creationToReady,
     stages,
     creationThroughputPerSec: Math.round(n / Math.max(allReady, createSeconds) * 10) / 10,
@@ -284,16 +325,24 @@ function table(results: Result[]): string {
   const rows = [
     ["N", ...results.map((r) => String(r.n))],
     [
-      "control plane pod Ready p50/p99 (s)",
+      "control plane alone, bare Jobs: pod Ready p50/p99 (s)",
       ...results.map((r) => `${f(r.controlPlanePodReady.p50)} / ${f(r.controlPlanePodReady.p99)}`),
+    ],
+    [
+      "control plane alone, a shell's objects: pod Ready p50/p99 (s)",
+      ...results.map((r) => `${f(r.shellObjectsPodReady.p50)} / ${f(r.shellObjectsPodReady.p99)}`),
     ],
     ["CloudShell Ready p50 (s)", ...results.map((r) => f(r.creationToReady.p50))],
     ["CloudShell Ready p95 (s)", ...results.map((r) => f(r.creationToReady.p95))],
     ["CloudShell Ready p99 (s)", ...results.map((r) => f(r.creationToReady.p99))],
     ["CloudShell Ready max (s)", ...results.map((r) => f(r.creationToReady.max))],
     [
-      "p99 minus control plane p99 (s)",
+      "p99 minus bare-Job p99 (s)",
       ...results.map((r) => f(r.creationToReady.p99 - r.controlPlanePodReady.p99)),
+    ],
+    [
+      "p99 minus shell-objects p99 (s)",
+      ...results.map((r) => f(r.creationToReady.p99 - r.shellObjectsPodReady.p99)),
     ],
     [
       "stage: created to Job p50/p99 (s)",
@@ -339,7 +388,7 @@ try {
   const results: Result[] = [];
   for (const n of sizes) {
     console.error(`[bench] N=${n}`);
-    results.push(await measure(cp, client, operator, n));
+    results.push(await measure(client, operator, n));
   }
   console.log(table(results));
   console.log("\nAPI requests per CloudShell at the API server, by verb and resource (all clients):");
