@@ -47,6 +47,7 @@ import { buildStatus, type DesiredStatus, Reasons, statusChanged } from "./statu
 import type { CloudShellStatus } from "./api.ts";
 import type { TemplateSource } from "./template_source.ts";
 import { RecentObjects } from "./recent_objects.ts";
+import { slimJob, slimService } from "./slim.ts";
 import { validateSpec } from "./validation.ts";
 import type { KubeconfigSource } from "./template/mod.ts";
 import { activeDeadlineSecondsFor } from "./template/mod.ts";
@@ -275,7 +276,8 @@ export class CloudShellReconciler implements Reconciler {
         this.#d.client.create<JobLike>(Resources.jobs, job),
         ownAccount ? ensureRoleBinding(this.#d.client, cs, this.#d.settings.clusterRole) : undefined,
       ]);
-      this.#createdJobs.remember(keyFor(ns, cs.metadata.name!), createdJob);
+      // Kept slim, like the informer's copies: a full Job with its pod template is several kilobytes.
+      this.#createdJobs.remember(keyFor(ns, cs.metadata.name!), slimJob(createdJob));
       ctx.logger.info("Created Job", { job: createdJob.metadata.name, template: origin });
       return { job: createdJob };
     } catch (err) {
@@ -381,7 +383,7 @@ export class CloudShellReconciler implements Reconciler {
     }
     try {
       const created = await this.#d.client.create<ServiceLike>(Resources.services, buildService(cs, mode));
-      this.#createdServices.remember(key, created);
+      this.#createdServices.remember(key, slimService(created));
       return created;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
