@@ -245,7 +245,7 @@ export class KubeClient {
     });
     if (!res.ok) throw await errorFromResponse(res, `watch ${type.plural}`);
     if (!res.body) return;
-    yield* readJsonLines<WatchEvent<T>>(res.body);
+    yield* readJsonLines<WatchEvent<T>>(res.body, opts.signal);
   }
 
   /** Sends a request and returns the raw response (errors are not thrown for HTTP codes). */
@@ -300,13 +300,25 @@ export class KubeClient {
   }
 }
 
-/** Splits a byte stream into newline-delimited JSON values. */
-export async function* readJsonLines<T>(body: ReadableStream<Uint8Array>): AsyncGenerator<T> {
+/**
+ * Splits a byte stream into newline-delimited JSON values. Ends when the stream does, or when `signal`
+ * aborts: the reader is cancelled then, because an aborted fetch does not always end a body that is
+ * piped through a decoder, and a pending read would otherwise wait forever (seen in the benchmark, where
+ * informers stopped mid-watch never returned).
+ */
+export async function* readJsonLines<T>(
+  body: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<T> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const cancel = () => void reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener("abort", cancel, { once: true });
   let buffer = "";
   try {
     while (true) {
+      if (signal?.aborted) throw signal.reason;
       const { value, done } = await reader.read();
+      if (signal?.aborted) throw signal.reason;
       if (done) break;
       buffer += value;
       let nl: number;
@@ -318,6 +330,8 @@ export async function* readJsonLines<T>(body: ReadableStream<Uint8Array>): Async
     }
     if (buffer.trim()) yield JSON.parse(buffer) as T;
   } finally {
-    await reader.cancel().catch(() => {});
+    signal?.removeEventListener("abort", cancel);
+    // Not awaited: cancelling a body whose fetch was aborted may never settle.
+    void reader.cancel().catch(() => {});
   }
 }
