@@ -117,6 +117,8 @@ export class CloudShellReconciler implements Reconciler {
   /** Children created but maybe not yet in the cache, so a quick second reconcile does not create again. */
   readonly #createdJobs: RecentObjects<JobLike>;
   readonly #createdServices: RecentObjects<ServiceLike>;
+  /** Routes this process recorded on live shells, to clean up after a shell that vanished unfinalized. */
+  readonly #recordedRoutes = new Map<string, RouteRef>();
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
@@ -132,6 +134,17 @@ export class CloudShellReconciler implements Reconciler {
       this.#written.delete(key);
       this.#createdJobs.forget(key);
       this.#createdServices.forget(key);
+      // Gone without our finalizer having run: its DELETE raced with the write that added the finalizer
+      // (the API server can honour a DELETE that read the object before the finalizer was there). Take
+      // out the route we wrote for it, or it would point at nothing forever.
+      const orphaned = this.#recordedRoutes.get(key);
+      if (orphaned) {
+        ctx.logger.info("CloudShell vanished before its finalizer ran; removing its route", {
+          route: encodeRouteRef(orphaned),
+        });
+        await this.#removeRoutes([orphaned]);
+        this.#recordedRoutes.delete(key);
+      }
       return {};
     }
     if (cs.metadata.deletionTimestamp) return await this.#finalize(cs);
@@ -443,6 +456,9 @@ export class CloudShellReconciler implements Reconciler {
         annotations: { [ROUTE_ANNOTATION]: ref ? encodeRouteRef(ref) : null },
       },
     }, "merge");
+    const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
+    if (ref) this.#recordedRoutes.set(key, ref);
+    else this.#recordedRoutes.delete(key);
   }
 
   /** Scans the cached nodes, so it is only asked for NodePort URLs. */
@@ -505,6 +521,7 @@ export class CloudShellReconciler implements Reconciler {
   async #finalize(cs: CloudShell): Promise<Result> {
     if (!cs.metadata.finalizers?.includes(FINALIZER)) return {};
     await this.#removeRoutes(routeRefsToRemove(cs));
+    this.#recordedRoutes.delete(keyFor(cs.metadata.namespace, cs.metadata.name!));
     const finalizers = cs.metadata.finalizers.filter((f) => f !== FINALIZER);
     try {
       await this.#d.client.patch(CloudShells, cs.metadata.namespace, cs.metadata.name!, {
