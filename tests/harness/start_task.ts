@@ -9,7 +9,7 @@ import denoConfig from "../../deno.json" with { type: "json" };
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** The flags between `deno run` and `main.ts` in `deno task start`. */
-export function startTaskFlags(): string[] {
+function startTaskFlags(): string[] {
   const words = denoConfig.tasks.start.trim().split(/\s+/);
   if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
     throw new Error(`deno.json's start task is not "deno run <flags> main.ts": ${denoConfig.tasks.start}`);
