@@ -4,7 +4,9 @@
  * identical Events about the same object are sent once per window, so an
  * object stuck in a retry loop does not flood the API server.
  */
+import { Backoff, sleep } from "../cache/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
+import { isAlreadyExists, isTransient } from "../kube/errors.ts";
 import { Resources } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { errorMessage, type Logger } from "../log.ts";
@@ -23,9 +25,16 @@ export interface EventRecorderOptions {
   /** Identical events about one object are sent once per window. */
   dedupWindowMs?: number;
   now?: () => number;
+  /** Pauses between attempts to send one Event; a new Backoff per Event. */
+  retryBackoff?: () => Backoff;
 }
 
 const MAX_MESSAGE = 1024;
+/**
+ * Attempts per Event when the API server does not answer or answers 429/5xx. With the default backoff
+ * they span about 10 s, enough to outlast an API server restart (client-go's recorder also retries).
+ */
+const MAX_ATTEMPTS = 5;
 const PRUNE_AT = 10_000;
 
 /** Records Events about objects. */
@@ -69,36 +78,52 @@ export class EventRecorder {
   }
 
   async #send(obj: KubeObject, type: EventType, reason: string, message: string, now: number): Promise<void> {
-    const time = new Date(now).toISOString();
-    const namespace = obj.metadata.namespace || "default";
-    const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
-    try {
-      await this.#opts.client.create(Resources.events, {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { name: `${obj.metadata.name}.${suffix}`, namespace },
-        involvedObject: {
-          apiVersion: obj.apiVersion,
-          kind: obj.kind,
-          name: obj.metadata.name,
-          namespace: obj.metadata.namespace,
-          uid: obj.metadata.uid,
-          resourceVersion: obj.metadata.resourceVersion,
-        },
-        reason,
-        message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message,
-        type,
-        count: 1,
-        firstTimestamp: time,
-        lastTimestamp: time,
-        source: { component: this.#opts.component },
-        reportingComponent: this.#opts.component,
-        reportingInstance: this.#opts.instance,
-      } as KubeObject);
-    } catch (err) {
-      // A namespace being deleted refuses new events; nothing to do about it.
-      this.#opts.logger.debug("Could not record event", { reason, error: errorMessage(err) });
+    // Built once: every attempt sends the same name, so one whose answer was lost shows as AlreadyExists.
+    const event = this.#eventFor(obj, type, reason, message, now);
+    const backoff = this.#opts.retryBackoff?.() ?? new Backoff(500, 4_000);
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#opts.client.create(Resources.events, event);
+        return;
+      } catch (err) {
+        if (attempt > 1 && isAlreadyExists(err)) return;
+        if (attempt < MAX_ATTEMPTS && isTransient(err)) {
+          await sleep(backoff.next());
+          continue;
+        }
+        // A namespace being deleted refuses new events, and an API server gone for long drops them:
+        // Events are best-effort.
+        this.#opts.logger.debug("Could not record event", { reason, attempt, error: errorMessage(err) });
+        return;
+      }
     }
+  }
+
+  #eventFor(obj: KubeObject, type: EventType, reason: string, message: string, now: number): KubeObject {
+    const time = new Date(now).toISOString();
+    const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+    return {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name: `${obj.metadata.name}.${suffix}`, namespace: obj.metadata.namespace || "default" },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
+      reason,
+      message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message,
+      type,
+      count: 1,
+      firstTimestamp: time,
+      lastTimestamp: time,
+      source: { component: this.#opts.component },
+      reportingComponent: this.#opts.component,
+      reportingInstance: this.#opts.instance,
+    } as KubeObject;
   }
 
   #prune(olderThan: number): void {
