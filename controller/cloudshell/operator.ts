@@ -23,6 +23,7 @@ import { childName, type CloudShell, CloudShells, isTerminal, OWNER_LABEL } from
 import type { ServiceLike } from "./children.ts";
 import type { NodeLike } from "./node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
+import { podChanged, slimCopyChanged } from "./child_updates.ts";
 import { CloudShellReconciler, type ReconcilerSettings } from "./reconciler.ts";
 import { RouteManager } from "./routes.ts";
 import { slimJob, slimNode, slimPod, slimService } from "./slim.ts";
@@ -156,9 +157,9 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
   // A shell whose child changed goes before shells waiting for their first reconcile: it is further
   // along (typically its pod just became Ready, so one status write finishes it), while a new shell
   // needs several creates. Under a burst of new shells this keeps pod-Ready-to-Ready short.
-  jobs.addHandler(controller.handler<JobLike>(toOwner, undefined, CHILD_EVENT_PRIORITY));
+  jobs.addHandler(controller.handler<JobLike>(toOwner, slimCopyChanged, CHILD_EVENT_PRIORITY));
   pods.addHandler(controller.handler<PodLike>(toOwner, podChanged, CHILD_EVENT_PRIORITY));
-  services.addHandler(controller.handler<ServiceLike>(toOwner, undefined, CHILD_EVENT_PRIORITY));
+  services.addHandler(controller.handler<ServiceLike>(toOwner, slimCopyChanged, CHILD_EVENT_PRIORITY));
   // A template edit matters to shells still waiting for a Job (for example after a broken template).
   const retryWaiting = () => {
     templates.current();
@@ -171,11 +172,4 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
 
   const informers = [cloudShells, jobs, pods, services, templateMaps, ...(nodes ? [nodes] : [])];
   return { informers: informers as unknown as Informer<never>[], controller, templates };
-}
-
-/** Pod updates that matter: phase, readiness, deletion. kwok and kubelets post many others. */
-function podChanged(oldPod: PodLike, newPod: PodLike): boolean {
-  const ready = (p: PodLike) => p.status?.conditions?.find((c) => c.type === "Ready")?.status;
-  return oldPod.status?.phase !== newPod.status?.phase || ready(oldPod) !== ready(newPod) ||
-    oldPod.metadata.deletionTimestamp !== newPod.metadata.deletionTimestamp;
 }
