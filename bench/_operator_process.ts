@@ -1,7 +1,7 @@
 /**
  * The operator under benchmark: a real process (from source, or the compiled
- * binary in CLOUDSHELL_OPERATOR_BIN), with its peak memory and CPU time read
- * from /proc and its own request counts from /metrics.
+ * binary in CLOUDSHELL_OPERATOR_BIN), with its peak memory read from /proc
+ * and its own request counts from /metrics.
  */
 import { spawnGuarded } from "../tests/harness/process.ts";
 import { startTaskArgs } from "../tests/harness/start_task.ts";
@@ -109,12 +109,9 @@ export class OperatorUnderTest {
     return kb * 1024;
   }
 
-  /** User plus system CPU time so far. */
-  async cpuSeconds(): Promise<number> {
-    const stat = await Deno.readTextFile(`/proc/${this.#pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // Fields 14 and 15 of stat (utime, stime), counted from after the command name, in clock ticks.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+  /** The operator's own pid (not its guard's), for /proc. */
+  get pid(): number {
+    return this.#pid;
   }
 
   async stop(): Promise<void> {

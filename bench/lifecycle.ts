@@ -23,6 +23,7 @@ import { ControlPlane } from "../tests/harness/control_plane.ts";
 import { installCrd } from "../tests/e2e/_operator.ts";
 import { countRequests, diffCounts, type RequestCounts, writesByResource } from "./_apiserver_metrics.ts";
 import { type Percentiles, percentiles } from "./_stats.ts";
+import { CpuMeter, cpuSecondsOf, type CpuUse } from "./_cpu.ts";
 import { OperatorUnderTest } from "./_operator_process.ts";
 
 const { values: args } = parseArgs({
@@ -53,6 +54,8 @@ interface Result {
   operatorPeakHeapMb: number;
   operatorCpuSeconds: number;
   deleteAllSeconds: number;
+  /** Who used the CPU from the start of each burst until all were Ready. */
+  cpu: { bareJobs: CpuUse; shellObjects: CpuUse; cloudShells: CpuUse };
 }
 
 /** Runs `fn` over items with at most `limit` in flight. */
@@ -138,7 +141,12 @@ const podReady = (p: PodLike) =>
  *   every shell's does when N are created at once: this is the floor of this design on this control
  *   plane, what an operator that cost nothing would reach.
  */
-async function baseline(client: KubeClient, n: number, kind: "jobs" | "shell-objects"): Promise<Percentiles> {
+async function baseline(
+  client: KubeClient,
+  meter: CpuMeter,
+  n: number,
+  kind: "jobs" | "shell-objects",
+): Promise<{ latency: Percentiles; cpu: CpuUse }> {
   const ns = `bench-baseline-${kind}-${n}`;
   await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   await waitForDefaultServiceAccount(client, ns);
@@ -152,6 +160,7 @@ async function baseline(client: KubeClient, n: number, kind: "jobs" | "shell-obj
   await watch.ready();
   const created = new Map<string, number>();
   const finished = new Map<string, number>();
+  const cpuStart = await meter.read();
   const burstStart = performance.now();
   await pool([...Array(n).keys()], Number(args.concurrency), async (i) => {
     const name = `job-${i}`;
@@ -201,10 +210,11 @@ async function baseline(client: KubeClient, n: number, kind: "jobs" | "shell-obj
     finished.set(name, performance.now());
   });
   await watch.waitFor(n, 600_000);
+  const cpu = await meter.since(cpuStart);
   await watch.close();
   const latencies = [...created].map(([name, t]) => Math.max(watch.at.get(name)!, finished.get(name)!) - t);
   await client.delete(Resources.namespaces, undefined, ns);
-  return percentiles(latencies);
+  return { latency: percentiles(latencies), cpu };
 }
 
 async function waitForDefaultServiceAccount(client: KubeClient, ns: string): Promise<void> {
@@ -221,12 +231,13 @@ async function waitForDefaultServiceAccount(client: KubeClient, ns: string): Pro
 async function measure(
   client: KubeClient,
   operator: OperatorUnderTest,
+  meter: CpuMeter,
   n: number,
 ): Promise<Result> {
   console.error(`[bench] N=${n}: the control plane alone, bare Jobs`);
-  const controlPlanePodReady = await baseline(client, n, "jobs");
+  const bareJobs = await baseline(client, meter, n, "jobs");
   console.error(`[bench] N=${n}: the control plane alone, each shell's objects`);
-  const shellObjectsPodReady = await baseline(client, n, "shell-objects");
+  const shellObjects = await baseline(client, meter, n, "shell-objects");
   const ns = `bench-shells-${n}`;
   await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   await waitForDefaultServiceAccount(client, ns);
@@ -256,12 +267,13 @@ async function measure(
   await Promise.all([watch.ready(), jobWatch.ready(), podWatch.ready()]);
   const apiBefore = await countRequests(client);
   const opBefore = await operator.requestCounts();
-  const cpuBefore = await operator.cpuSeconds();
+  const cpuBefore = await cpuSecondsOf(operator.pid);
   operator.resetPeak();
   const sampling = new AbortController();
   const heapPeak = operator.sampleHeap(sampling.signal);
 
   const created = new Map<string, number>();
+  const cpuStart = await meter.read();
   const t0 = performance.now();
   await pool([...Array(n).keys()], Number(args.concurrency), async (i) => {
     const name = `shell-${i}`;
@@ -279,6 +291,7 @@ async function measure(
   console.error(`[bench] N=${n}: ${n} CloudShells created in ${createSeconds.toFixed(1)} s`);
   await watch.waitFor(n, 600_000);
   const allReady = (performance.now() - t0) / 1000;
+  const burstCpu = await meter.since(cpuStart);
   console.error(`[bench] N=${n}: all Ready after ${allReady.toFixed(1)} s; deleting them`);
   await Promise.all([watch.close(), jobWatch.close(), podWatch.close()]);
   const creationToReady = percentiles([...created].map(([name, t]) => watch.at.get(name)! - t));
@@ -313,8 +326,8 @@ async function measure(
   const opWrites = [...opDelta].filter(([k]) => !k.startsWith("GET ")).reduce((s, [, v]) => s + v, 0);
   const result: Result = {
     n,
-    controlPlanePodReady,
-    shellObjectsPodReady,
+    controlPlanePodReady: bareJobs.latency,
+    shellObjectsPodReady: shellObjects.latency,
     creationToReady,
     stages,
     creationThroughputPerSec: Math.round(n / Math.max(allReady, createSeconds) * 10) / 10,
@@ -324,8 +337,10 @@ async function measure(
     apiServerWritesPerShellOnOperatorResources: Math.round((writesByResource(apiDelta) / n) * 100) / 100,
     operatorPeakRssMb: Math.round((await operator.peakRssBytes()) / 1e5) / 10,
     operatorPeakHeapMb: Math.round((await heapPeak) / 1e5) / 10,
-    operatorCpuSeconds: Math.round(((await operator.cpuSeconds()) - cpuBefore) * 100) / 100,
+    operatorCpuSeconds: Math.round(((await cpuSecondsOf(operator.pid) ?? NaN) - (cpuBefore ?? NaN)) * 100) /
+      100,
     deleteAllSeconds: Math.round(deleteAllSeconds * 100) / 100,
+    cpu: { bareJobs: bareJobs.cpu, shellObjects: shellObjects.cpu, cloudShells: burstCpu },
   };
   await client.delete(Resources.namespaces, undefined, ns);
   return result;
@@ -356,6 +371,17 @@ async function warmUp(client: KubeClient): Promise<void> {
   }
   await client.delete(Resources.namespaces, undefined, ns);
 }
+
+/** The processes whose CPU time the table shows, the busiest first. */
+const CPU_ROWS = [
+  "kube-apiserver",
+  "kube-controller-manager",
+  "etcd",
+  "kube-scheduler",
+  "kwok",
+  "operator",
+  "benchmark",
+];
 
 function table(results: Result[]): string {
   const f = (x: number) => x.toFixed(2);
@@ -403,6 +429,18 @@ function table(results: Result[]): string {
     ["operator peak V8 heap in use (MB)", ...results.map((r) => String(r.operatorPeakHeapMb))],
     ["operator CPU (s)", ...results.map((r) => String(r.operatorCpuSeconds))],
     ["delete all (s)", ...results.map((r) => String(r.deleteAllSeconds))],
+    [
+      `machine CPU busy, % of ${navigator.hardwareConcurrency} cores: bare Jobs / objects / CloudShells`,
+      ...results.map((r) =>
+        [r.cpu.bareJobs, r.cpu.shellObjects, r.cpu.cloudShells].map((c) => `${c.machineBusyPercent}%`).join(
+          " / ",
+        )
+      ),
+    ],
+    ...CPU_ROWS.map((name) => [
+      `CPU during the CloudShell burst (s): ${name}`,
+      ...results.map((r) => String(r.cpu.cloudShells.seconds[name] ?? "n/a")),
+    ]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join(" | ")).join("\n");
@@ -422,10 +460,14 @@ try {
   // storage for a new CRD on first use, and the garbage collector learns new types only every 30 s.
   console.error("[bench] warm-up");
   await warmUp(client);
+  // Every process on the machine that matters: on 2 cores they all compete for the same CPU.
+  const meter = new CpuMeter(
+    new Map([...await cp.processIds(), ["operator", operator.pid], ["benchmark", Deno.pid]]),
+  );
   const results: Result[] = [];
   for (const n of sizes) {
     console.error(`[bench] N=${n}`);
-    results.push(await measure(client, operator, n));
+    results.push(await measure(client, operator, meter, n));
   }
   console.log(table(results));
   console.log("\nAPI requests per CloudShell at the API server, by verb and resource (all clients):");

@@ -242,6 +242,16 @@ export class ControlPlane implements AsyncDisposable {
     return this.#client;
   }
 
+  /** The pid of each running control-plane program, by name (for the benchmark's CPU accounting). */
+  async processIds(): Promise<Map<string, number>> {
+    const pids = new Map<string, number>();
+    for (const [name, p] of this.#processes) {
+      const pid = await p.programPid();
+      if (pid !== undefined) pids.set(name, pid);
+    }
+    return pids;
+  }
+
   /** Stops kube-apiserver (for fault tests); the rest keeps running. */
   async stopApiServer(): Promise<void> {
     await this.#processes.get("kube-apiserver")!.stop();

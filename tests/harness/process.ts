@@ -87,6 +87,11 @@ export class ManagedProcess {
     this.#status = undefined;
   }
 
+  /** The program's own pid (the guard runs it as a child), for /proc; undefined when not running. */
+  async programPid(): Promise<number | undefined> {
+    return this.#child ? await guardedPid(this.#child.pid) : undefined;
+  }
+
   /** The last lines of the log, for error messages. */
   async tail(lines = 20): Promise<string> {
     const text = await Deno.readTextFile(this.logPath).catch(() => "");
@@ -121,12 +126,22 @@ export async function spawnGuarded(
 ): Promise<GuardedProcess> {
   const child = new Deno.Command(GUARD, { ...opts, args: [String(Deno.pid), program, ...args] }).spawn();
   for (let i = 0; i < 200; i++) {
-    const out = await new Deno.Command("pgrep", { args: ["-P", String(child.pid)], stdout: "piped" })
-      .output();
-    const pid = Number(new TextDecoder().decode(out.stdout).trim().split("\n")[0]);
-    if (pid > 0) return { child, pid };
+    const pid = await guardedPid(child.pid);
+    if (pid !== undefined) return { child, pid };
     await new Promise((r) => setTimeout(r, 10));
   }
   child.kill("SIGKILL");
   throw new Error(`${program} did not start under the guard`);
+}
+
+/** The pid of the program a guard runs: its child that is not the `sleep` of its polling loop. */
+async function guardedPid(guard: number): Promise<number | undefined> {
+  const out = await new Deno.Command("pgrep", { args: ["-P", String(guard)], stdout: "piped" }).output();
+  for (const line of new TextDecoder().decode(out.stdout).trim().split("\n")) {
+    const pid = Number(line);
+    if (!(pid > 0)) continue;
+    const comm = await Deno.readTextFile(`/proc/${pid}/comm`).catch(() => "");
+    if (comm.trim() !== "sleep") return pid;
+  }
+  return undefined;
 }
