@@ -21,20 +21,26 @@ function isReady(node: NodeLike): boolean {
 }
 
 /**
- * The address to reach NodePorts on: the first ExternalIP of a Ready node,
- * else the first InternalIP, scanning nodes by name so the choice is stable.
+ * The address to reach NodePorts on: the ExternalIP of the first Ready node
+ * by name that has one, else the InternalIP of the first that has one, so the
+ * choice is stable. One pass, no sort: it runs on every NodePort reconcile,
+ * and clusters have thousands of nodes.
  */
 export function nodePortAddress(nodes: readonly NodeLike[]): string | undefined {
-  const ready = nodes.filter(isReady).sort((a, b) =>
-    (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "")
-  );
-  for (const type of ["ExternalIP", "InternalIP"]) {
-    for (const node of ready) {
-      const found = node.status?.addresses?.find((a) => a.type === type && a.address);
-      if (found) return found.address;
+  let best: {
+    ExternalIP?: { name: string; address: string };
+    InternalIP?: { name: string; address: string };
+  } = {};
+  for (const node of nodes) {
+    if (!isReady(node)) continue;
+    const name = node.metadata.name ?? "";
+    for (const type of ["ExternalIP", "InternalIP"] as const) {
+      const address = node.status?.addresses?.find((a) => a.type === type && a.address)?.address;
+      const current = best[type];
+      if (address && (!current || name < current.name)) best = { ...best, [type]: { name, address } };
     }
   }
-  return undefined;
+  return best.ExternalIP?.address ?? best.InternalIP?.address;
 }
 
 /** `host:port`, bracketing IPv6 hosts. */
