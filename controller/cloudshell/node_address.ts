@@ -27,20 +27,17 @@ function isReady(node: NodeLike): boolean {
  * and clusters have thousands of nodes.
  */
 export function nodePortAddress(nodes: readonly NodeLike[]): string | undefined {
-  let best: {
-    ExternalIP?: { name: string; address: string };
-    InternalIP?: { name: string; address: string };
-  } = {};
+  const first: Partial<Record<"ExternalIP" | "InternalIP", { name: string; address: string }>> = {};
   for (const node of nodes) {
     if (!isReady(node)) continue;
     const name = node.metadata.name ?? "";
     for (const type of ["ExternalIP", "InternalIP"] as const) {
       const address = node.status?.addresses?.find((a) => a.type === type && a.address)?.address;
-      const current = best[type];
-      if (address && (!current || name < current.name)) best = { ...best, [type]: { name, address } };
+      const current = first[type];
+      if (address && (!current || name < current.name)) first[type] = { name, address };
     }
   }
-  return best.ExternalIP?.address ?? best.InternalIP?.address;
+  return first.ExternalIP?.address ?? first.InternalIP?.address;
 }
 
 /** `host:port`, bracketing IPv6 hosts. */
