@@ -20,10 +20,11 @@ import { Informer } from "../controller/cache/mod.ts";
 import { type CloudShell, CloudShells, OWNER_LABEL } from "../controller/cloudshell/api.ts";
 import { isNotFound, KubeClient, type KubeObject, Resources } from "../controller/kube/mod.ts";
 import { ControlPlane } from "../tests/harness/control_plane.ts";
+import { eventually } from "../tests/harness/cluster.ts";
 import { installCrd } from "../tests/e2e/_operator.ts";
 import { countRequests, diffCounts, type RequestCounts, writesByResource } from "./_apiserver_metrics.ts";
 import { type Percentiles, percentiles } from "./_stats.ts";
-import { CpuMeter, cpuSecondsOf, type CpuUse } from "./_cpu.ts";
+import { CpuMeter, type CpuUse } from "./_cpu.ts";
 import { OperatorUnderTest } from "./_operator_process.ts";
 
 const { values: args } = parseArgs({
@@ -224,16 +225,20 @@ async function baseline(
 async function deleteNamespace(client: KubeClient, ns: string): Promise<void> {
   const start = performance.now();
   await client.delete(Resources.namespaces, undefined, ns);
-  for (;;) {
-    try {
-      await client.get(Resources.namespaces, undefined, ns);
-    } catch (err) {
-      if (isNotFound(err)) break;
-      throw err;
-    }
-    if (performance.now() - start > 600_000) throw new Error(`Namespace ${ns} was not gone after 10 minutes`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await eventually(
+    `namespace ${ns} to be gone`,
+    async () => {
+      try {
+        await client.get(Resources.namespaces, undefined, ns);
+        return false;
+      } catch (err) {
+        if (isNotFound(err)) return true;
+        throw err;
+      }
+    },
+    600_000,
+    200,
+  );
   console.error(`[bench] namespace ${ns} deleted in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 
@@ -287,7 +292,6 @@ async function measure(
   await Promise.all([watch.ready(), jobWatch.ready(), podWatch.ready()]);
   const apiBefore = await countRequests(client);
   const opBefore = await operator.requestCounts();
-  const cpuBefore = await cpuSecondsOf(operator.pid);
   operator.resetPeak();
   const sampling = new AbortController();
   const heapPeak = operator.sampleHeap(sampling.signal);
@@ -326,17 +330,17 @@ async function measure(
   await pool([...created.keys()], Number(args.concurrency), async (name) => {
     await client.delete(CloudShells, ns, name);
   });
-  for (;;) {
+  await eventually("every CloudShell and Job to be gone", async () => {
     const [shells, jobs] = await Promise.all([
       client.list(CloudShells, { namespace: ns, limit: 1 }),
       client.list(Resources.jobs, { namespace: ns, labelSelector: OWNER_LABEL, limit: 1 }),
     ]);
-    if (shells.items.length === 0 && jobs.items.length === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return shells.items.length === 0 && jobs.items.length === 0;
+  }, 600_000);
   const deleteAllSeconds = (performance.now() - d0) / 1000;
   // Let the operator see the deletions (it may still react to them) before counting.
   await new Promise((r) => setTimeout(r, 2_000));
+  const lifeCpu = await meter.since(cpuStart);
 
   sampling.abort();
   const apiDelta = diffCounts(await countRequests(client), apiBefore);
@@ -357,8 +361,7 @@ async function measure(
     apiServerWritesPerShellOnOperatorResources: Math.round((writesByResource(apiDelta) / n) * 100) / 100,
     operatorPeakRssMb: Math.round((await operator.peakRssBytes()) / 1e5) / 10,
     operatorPeakHeapMb: Math.round((await heapPeak) / 1e5) / 10,
-    operatorCpuSeconds: Math.round(((await cpuSecondsOf(operator.pid) ?? NaN) - (cpuBefore ?? NaN)) * 100) /
-      100,
+    operatorCpuSeconds: lifeCpu.seconds.operator ?? NaN,
     deleteAllSeconds: Math.round(deleteAllSeconds * 100) / 100,
     cpu: { bareJobs: bareJobs.cpu, shellObjects: shellObjects.cpu, cloudShells: burstCpu },
   };
@@ -376,19 +379,17 @@ async function warmUp(client: KubeClient): Promise<void> {
     metadata: { name: "warm-up", namespace: ns },
     spec: {},
   } as CloudShell);
-  for (let i = 0;; i++) {
-    const cs = await client.get<CloudShell>(CloudShells, ns, "warm-up");
-    if (cs.status?.phase === "Ready") break;
-    if (i > 600) throw new Error("The warm-up CloudShell did not become Ready");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(
+    "the warm-up CloudShell to be Ready",
+    async () => (await client.get<CloudShell>(CloudShells, ns, "warm-up")).status?.phase === "Ready",
+    60_000,
+  );
   await client.delete(CloudShells, ns, "warm-up");
-  for (let i = 0;; i++) {
-    const jobs = await client.list(Resources.jobs, { namespace: ns });
-    if (jobs.items.length === 0) break;
-    if (i > 1200) throw new Error("The warm-up Job was not garbage-collected");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(
+    "the warm-up Job to be garbage-collected",
+    async () => (await client.list(Resources.jobs, { namespace: ns })).items.length === 0,
+    120_000,
+  );
   await deleteNamespace(client, ns);
 }
 
