@@ -18,9 +18,9 @@
 import { parseArgs } from "node:util";
 import { Informer } from "../controller/cache/mod.ts";
 import { type CloudShell, CloudShells, OWNER_LABEL } from "../controller/cloudshell/api.ts";
-import { isNotFound, KubeClient, type KubeObject, Resources } from "../controller/kube/mod.ts";
+import { KubeClient, type KubeObject, Resources } from "../controller/kube/mod.ts";
 import { ControlPlane } from "../tests/harness/control_plane.ts";
-import { eventually } from "../tests/harness/cluster.ts";
+import { deleteNamespaceAndWait, eventually } from "../tests/harness/cluster.ts";
 import { installCrd } from "../tests/e2e/_operator.ts";
 import { countRequests, diffCounts, type RequestCounts, writesByResource } from "./_apiserver_metrics.ts";
 import { type Percentiles, percentiles } from "./_stats.ts";
@@ -224,21 +224,7 @@ async function baseline(
  */
 async function deleteNamespace(client: KubeClient, ns: string): Promise<void> {
   const start = performance.now();
-  await client.delete(Resources.namespaces, undefined, ns);
-  await eventually(
-    `namespace ${ns} to be gone`,
-    async () => {
-      try {
-        await client.get(Resources.namespaces, undefined, ns);
-        return false;
-      } catch (err) {
-        if (isNotFound(err)) return true;
-        throw err;
-      }
-    },
-    600_000,
-    200,
-  );
+  await deleteNamespaceAndWait(client, ns, 600_000);
   console.error(`[bench] namespace ${ns} deleted in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 

@@ -12,8 +12,8 @@
 import assert from "node:assert/strict";
 import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
 import { type Ingress, type VirtualService, VirtualServices } from "../../controller/cloudshell/routes.ts";
-import { isNotFound, type KubeClient, Resources } from "../../controller/kube/mod.ts";
-import { eventually } from "../harness/cluster.ts";
+import { type KubeClient, Resources } from "../../controller/kube/mod.ts";
+import { deleteNamespaceAndWait, eventually } from "../harness/cluster.ts";
 import { startControlPlane } from "../harness/control_plane.ts";
 import { installCrd, OperatorProcess } from "./_operator.ts";
 import {
@@ -92,16 +92,7 @@ Deno.test("a namespace deleted while its shells are live goes away; other namesp
   const before = await snapshot();
   const errorsBefore = await counter(op, "controller_runtime_reconcile_errors_total");
 
-  await client.delete(Resources.namespaces, undefined, DOOMED);
-  await eventually("the doomed namespace to be gone", async () => {
-    try {
-      await client.get(Resources.namespaces, undefined, DOOMED);
-      return false;
-    } catch (err) {
-      if (isNotFound(err)) return true;
-      throw err;
-    }
-  }, 90_000);
+  await deleteNamespaceAndWait(client, DOOMED, 90_000);
 
   // The doomed shells' routes in the other namespace went with them; the bystander's stayed.
   assert.deepEqual(

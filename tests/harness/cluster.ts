@@ -6,6 +6,7 @@
  */
 import {
   type ClusterConnection,
+  isNotFound,
   KubeClient,
   loadClusterConnection,
   Resources,
@@ -78,4 +79,27 @@ export async function eventually<T>(
   }
   const suffix = lastError ? `; last error: ${(lastError as Error).message}` : "";
   throw new Error(`Timed out after ${timeoutMs}ms waiting for ${what}${suffix}`);
+}
+
+/** Deletes a namespace and waits until the namespace controller has removed it with everything in it. */
+export async function deleteNamespaceAndWait(
+  client: KubeClient,
+  ns: string,
+  timeoutMs: number,
+): Promise<void> {
+  await client.delete(Resources.namespaces, undefined, ns);
+  await eventually(
+    `namespace ${ns} to be gone`,
+    async () => {
+      try {
+        await client.get(Resources.namespaces, undefined, ns);
+        return false;
+      } catch (err) {
+        if (isNotFound(err)) return true;
+        throw err;
+      }
+    },
+    timeoutMs,
+    200,
+  );
 }
