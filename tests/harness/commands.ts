@@ -1,8 +1,11 @@
 /**
- * Running programs from tests: any command, and the control plane's kubectl
- * and helm (built with the control plane, so tests need nothing installed).
+ * Running programs from tests: any command, the control plane's kubectl and
+ * helm (built with the control plane, so tests need nothing installed), and
+ * the pinned ttyd (hack/ttyd.sh).
  */
 import { controlPlaneBinaries } from "./control_plane.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
 
 /** The outcome of running a program. */
 export interface RunResult {
@@ -38,3 +41,19 @@ export async function kubectl(kubeconfig: string, args: string[], stdin?: string
 export async function helm(args: string[]): Promise<RunResult> {
   return await run(`${await controlPlaneBinaries()}/helm`, args);
 }
+
+/**
+ * The directory holding the pinned ttyd: CLOUDSHELL_TTYD_BIN, else what hack/ttyd.sh prints (it
+ * downloads once, then answers from its cache).
+ */
+export async function ttydBinaries(): Promise<string> {
+  const fromEnv = Deno.env.get("CLOUDSHELL_TTYD_BIN");
+  if (fromEnv) return fromEnv;
+  cachedTtyd ??= (async () => {
+    const out = await run("bash", [`${REPO}hack/ttyd.sh`]);
+    if (out.code !== 0) throw new Error(`hack/ttyd.sh failed:\n${out.stderr}`);
+    return out.stdout.trim().split("\n").at(-1)!;
+  })();
+  return await cachedTtyd;
+}
+let cachedTtyd: Promise<string> | undefined;

@@ -1,0 +1,75 @@
+/**
+ * A real browser on a terminal page: Debian's Chromium driven over CDP by the
+ * pinned playwright-core, which runs under Node (toolchain/browser/, set
+ * up by hack/browser.sh). Deno only starts it and reads its JSON answer.
+ */
+
+const DRIVER = new URL("../../toolchain/browser/terminal_page.mjs", import.meta.url).pathname;
+const DRIVER_MODULES =
+  new URL("../../toolchain/browser/node_modules/playwright-core", import.meta.url).pathname;
+
+/** What to do on the page. */
+export interface TerminalPagePlan {
+  /** The terminal's URL (a CloudShell's `status.accessUrl`; `host:port` means http). */
+  url: string;
+  /** Lines to type, each followed by Enter. */
+  type?: string[];
+  /** Text to wait for in the terminal after typing. */
+  expect?: string;
+  /** Where to save a PNG of the page at the end. */
+  screenshot?: string;
+  /** `user:password` for a terminal behind a login (given to the browser as HTTP credentials). */
+  credential?: string;
+  timeoutMs?: number;
+}
+
+/** What the page showed. */
+export interface TerminalPageResult {
+  /** The terminal's rows as text, read from xterm.js's buffer. */
+  lines: string[];
+  /** The page title (ttyd sets it to the command and host). */
+  title: string;
+}
+
+/**
+ * Where Chromium is (CLOUDSHELL_CHROMIUM, else `chromium` on PATH), and why not when it is not usable:
+ * no executable, or the driver's npm package not installed (`bash hack/browser.sh` does both).
+ */
+export function findBrowser(): { chromium: string } | { missing: string } {
+  const fromEnv = Deno.env.get("CLOUDSHELL_CHROMIUM");
+  const candidates = [fromEnv, ...(Deno.env.get("PATH") ?? "").split(":").map((d) => `${d}/chromium`)];
+  const chromium = candidates.find((c) => c && isFile(c));
+  if (!chromium) return { missing: "no chromium executable (run `bash hack/browser.sh` as root)" };
+  if (!isFile(`${DRIVER_MODULES}/package.json`)) {
+    return { missing: "playwright-core is not installed (run `bash hack/browser.sh`)" };
+  }
+  return { chromium };
+}
+
+/** Opens the page in a fresh headless Chromium profile, does what the plan says, and closes it. */
+export async function openTerminalPage(
+  chromium: string,
+  plan: TerminalPagePlan,
+): Promise<TerminalPageResult> {
+  const child = new Deno.Command("node", {
+    args: [DRIVER],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify({ ...plan, chromium })));
+  await writer.close();
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  if (!out.success) throw new Error(`the browser driver failed:\n${decoder.decode(out.stderr)}`);
+  return JSON.parse(decoder.decode(out.stdout)) as TerminalPageResult;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}

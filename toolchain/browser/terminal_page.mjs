@@ -1,0 +1,103 @@
+// Drives a ttyd terminal page in Debian's Chromium through playwright-core
+// (CDP), for the browser test and hack/dev.sh's check. Runs under Node, not
+// Deno: playwright-core is a Node library. Installed by hack/browser.sh;
+// tests/harness/browser.ts starts it.
+//
+// Input, as JSON on stdin (stdin, so a credential never shows in argv):
+//   { url, chromium, screenshot?, type?: [lines], expect?: text, credential?: "user:password",
+//     timeoutMs? }
+// Output, as JSON on stdout: { lines: [terminal rows], title, expectSeen }.
+// The terminal's text is read from xterm.js's buffer (ttyd's page exposes its
+// Terminal as window.term); the canvas it draws is only in the screenshot.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { chromium } from "playwright-core";
+
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+async function readStdin() {
+  let text = "";
+  for await (const chunk of process.stdin) text += chunk;
+  return JSON.parse(text);
+}
+
+/** The terminal's rows as text, or undefined before ttyd's page has created its terminal. */
+function terminalRows() {
+  const term = globalThis.term;
+  if (!term?.buffer?.active) return undefined;
+  const buffer = term.buffer.active;
+  const rows = [];
+  for (let i = 0; i < buffer.length; i++) rows.push(buffer.getLine(i)?.translateToString(true) ?? "");
+  return rows;
+}
+
+/** Polls the terminal's rows until `check` accepts them; fails with the rows after `timeout` ms. */
+async function until(page, timeout, what, check) {
+  const deadline = Date.now() + timeout;
+  let rows;
+  while (Date.now() < deadline) {
+    rows = await page.evaluate(terminalRows);
+    if (rows && check(rows)) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; terminal rows:\n${(rows ?? []).join("\n")}`);
+}
+
+async function main() {
+  const plan = await readStdin();
+  const timeout = plan.timeoutMs ?? 20_000;
+  const profile = await mkdtemp(join(tmpdir(), "cloudshell-chromium-"));
+  const [username, ...rest] = (plan.credential ?? "").split(":");
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: plan.chromium,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1000, height: 560 },
+    httpCredentials: plan.credential ? { username, password: rest.join(":") } : undefined,
+  });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    const url = plan.url.includes("://") ? plan.url : `http://${plan.url}`;
+    await page.goto(url, { timeout });
+    // ttyd's page creates the terminal, then the shell's first output (its prompt) arrives.
+    await until(page, timeout, "the terminal's first output", (rows) => rows.join("").trim().length > 0);
+    await page.locator(".xterm").click();
+    for (const line of plan.type ?? []) {
+      await page.keyboard.type(line, { delay: 10 });
+      await page.keyboard.press("Enter");
+    }
+    let expectSeen = false;
+    if (plan.expect) {
+      await until(
+        page,
+        timeout,
+        JSON.stringify(plan.expect),
+        (rows) => rows.join("\n").includes(plan.expect),
+      );
+      expectSeen = true;
+    }
+    const lines = await page.evaluate(terminalRows);
+    if (plan.screenshot) await page.screenshot({ path: plan.screenshot });
+    const title = await page.title();
+    process.stdout.write(JSON.stringify({ lines, title, expectSeen }) + "\n");
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exit(1);
+});
