@@ -13,7 +13,7 @@
  * @module
  */
 
-export { DEFAULT_JOB_TEMPLATE_TEXT } from "./default_template.ts";
+export { DEFAULT_JOB_TEMPLATE_TEXT, LAUNCHER_SCRIPT } from "./default_template.ts";
 export {
   isObject,
   type JobObject,

@@ -10,6 +10,7 @@
  */
 
 import { childName, DEFAULT_COMMAND } from "../api.ts";
+import { LAUNCHER_SCRIPT } from "./default_template.ts";
 
 /** Everything a template can refer to as `{{ .Field }}`. Field names are the placeholder names. */
 export interface TemplateVars {
@@ -31,6 +32,8 @@ export interface TemplateVars {
   Secret: string;
   /** The terminal image: `spec.image`, else the `--cloudshell-image` flag, else the built-in default. */
   Image: string;
+  /** The launcher shell script that starts ttyd (templates/launcher.sh), for `sh -c`. */
+  Launcher: string;
   /** Extra ttyd flags derived from the spec, one argv item each; spliced into a YAML sequence. */
   TtydArgs: readonly string[];
   /** Backstop for the Job's `activeDeadlineSeconds`; null (key omitted) when there is no TTL. */
@@ -61,6 +64,7 @@ export const VARIABLES: Readonly<Record<VariableName, VariableKind>> = Object.fr
   Ttl: "int",
   Secret: "string",
   Image: "string",
+  Launcher: "string",
   TtydArgs: "list",
   ActiveDeadlineSeconds: "optionalInt",
 });
@@ -146,6 +150,7 @@ export function buildTemplateVars(input: TemplateInput): TemplateVars {
     Ttl: ttl,
     Secret: input.secretName ?? "",
     Image: input.image,
+    Launcher: LAUNCHER_SCRIPT,
     TtydArgs: ttydArgsFor(input.once, input.urlArg, input.ttydClientOptions),
     ActiveDeadlineSeconds: activeDeadlineSecondsFor(ttl, input.deadlineGraceSeconds),
   };

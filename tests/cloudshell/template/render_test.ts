@@ -30,19 +30,7 @@ const VARS: TemplateVars = buildTemplateVars({
   ttydClientOptions: { fontSize: "16", disableLeaveAlert: "true" },
 });
 
-const LAUNCHER = [
-  "set -eu",
-  "# ttyd 1.7+ is read-only unless -W; older builds lack the flag and are always writable.",
-  "if ttyd --help 2>&1 | grep -q -e '--writable'; then",
-  '  set -- -W "$@"',
-  "fi",
-  "# CloudTTY's image ships its web client (upload, download, TTL notice) here.",
-  "if [ -f /usr/lib/ttyd/index.html ]; then",
-  '  set -- --index /usr/lib/ttyd/index.html "$@"',
-  "fi",
-  'exec ttyd --port 7681 "$@" sh -c "$COMMAND"',
-  "",
-].join("\n");
+const LAUNCHER = await Deno.readTextFile(new URL("../../../templates/launcher.sh", import.meta.url));
 
 /** The Job the default template must render for {@link VARS}: the golden file, as an object. */
 function expectedDefaultJob(): JsonObject {
@@ -166,6 +154,7 @@ Deno.test("default template uses only the documented variables", () => {
     "CloudShellName",
     "Command",
     "Image",
+    "Launcher",
     "Name",
     "Namespace",
     "Secret",
@@ -583,6 +572,7 @@ Deno.test("buildTemplateVars derives upstream's and the new variables", () => {
     Ttl: 600,
     Secret: "demo-kubeconfig",
     Image: "ghcr.io/cloudtty/cloudshell:v0.8.9",
+    Launcher: LAUNCHER,
     TtydArgs: ["--once", "-a", "--client-option", "disableLeaveAlert=true", "--client-option", "fontSize=16"],
     ActiveDeadlineSeconds: 900,
   });
