@@ -26,6 +26,9 @@ CLOUDSHELL_TTYD_BIN=$(bash hack/ttyd.sh)
 CLOUDSHELL_CHROMIUM=$(bash hack/browser.sh)
 export CLOUDSHELL_TTYD_BIN CLOUDSHELL_CHROMIUM
 
+step "Building actionlint (cached after the first run)"
+actionlint=$(bash hack/actionlint/build.sh)
+
 step "Fetching npm dependencies"
 deno install --frozen >&2
 
@@ -35,6 +38,8 @@ step "deno lint"
 deno lint
 step "deno check"
 deno task check
+step "actionlint (.github/workflows)"
+"$actionlint"
 
 step "Tests (one shared control plane; fault tests start their own)"
 if [ "$#" -gt 0 ]; then
