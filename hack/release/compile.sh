@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Compiles the operator for one target with the flags of `deno task compile` (deno.json), checks that the
+# binary prints the release version when this machine can run it, and packs it with the README into
+# dist/cloudshell-operator-<version>-<target>.tar.gz (.zip for Windows). The release workflow runs it once
+# per target, each on a runner of that platform, with REQUIRE_NATIVE=1 so an unchecked binary fails the job.
+#
+#   bash hack/release/compile.sh x86_64-unknown-linux-gnu 0.1.0
+# Needs deno on PATH (toolchain/), and internet for denort unless DENORT_BIN names it.
+set -euo pipefail
+target=$1 version=$2
+cd "$(dirname "$0")/../.."
+
+name="cloudshell-operator-$version-$target"
+stage="dist/$name"
+exe=""
+case $target in *-windows-*) exe=.exe ;; esac
+rm -rf "$stage" && mkdir -p "$stage"
+
+# The permissions and V8 flags of `deno task compile`, without its output and entry point.
+mapfile -t flags < <(deno eval --quiet '
+  const task = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.compile.split(/\s+/);
+  for (const a of task.slice(2)) if (!a.startsWith("--output") && a !== "main.ts") console.log(a);')
+deno compile "${flags[@]}" --target "$target" --output "$stage/cloudshell-operator$exe" main.ts
+
+host=$(deno eval --quiet 'console.log(Deno.build.target)')
+if [ "$host" = "$target" ]; then
+  printed=$("$stage/cloudshell-operator$exe" --version | tr -d '\r')
+  [ "$printed" = "$version" ] || { echo "compile: the binary says \"$printed\", expected \"$version\"" >&2; exit 1; }
+  echo "compile: $target binary prints --version $printed" >&2
+elif [ "${REQUIRE_NATIVE:-}" = 1 ]; then
+  echo "compile: $target cannot run on this $host machine, so its --version is unchecked" >&2
+  exit 1
+else
+  echo "compile: $target not run here ($host): --version unchecked" >&2
+fi
+
+cp README.md "$stage/"
+if [ -n "$exe" ]; then
+  (cd dist && 7z a -tzip -bso0 "$name.zip" "$name")
+else
+  tar -C dist -czf "dist/$name.tar.gz" "$name"
+fi
+rm -rf "$stage"
