@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The cloudshell operator image.
 #
-#   docker build -t ghcr.io/cloudtty/cloudshell-operator:0.1.0 .
+#   docker build -t ghcr.io/cloudtty/cloudshell-operator:0.1.0 --build-arg VERSION=0.1.0 .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ... .   (each platform compiles natively)
 #
 # Stage 1 type-checks the operator and compiles it with `deno task compile` into one self-contained binary
@@ -21,12 +21,17 @@ COPY main.ts ./
 COPY controller/ ./controller/
 COPY templates/ ./templates/
 RUN deno check --frozen main.ts
+# The release version (the release workflow passes deno.json's); the binary must print the same.
+ARG VERSION
 RUN deno task compile \
-  && ./dist/cloudshell-operator --version
+  && ./dist/cloudshell-operator --version \
+  && { [ -z "$VERSION" ] || [ "$(./dist/cloudshell-operator --version)" = "$VERSION" ]; }
 
 FROM gcr.io/distroless/cc-debian12:nonroot
+ARG VERSION
 LABEL org.opencontainers.image.title="cloudshell-operator" \
-  org.opencontainers.image.description="Kubernetes operator that turns CloudShell resources into browser terminals"
+  org.opencontainers.image.description="Kubernetes operator that turns CloudShell resources into browser terminals" \
+  org.opencontainers.image.version="${VERSION}"
 COPY --from=builder /src/dist/cloudshell-operator /cloudshell-operator
 # distroless "nonroot"; numeric, so that runAsNonRoot can verify it.
 USER 65532:65532
