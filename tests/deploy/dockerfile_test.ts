@@ -5,58 +5,12 @@
  */
 import assert from "node:assert/strict";
 import denoConfig from "../../deno.json" with { type: "json" };
+import { admitted, parseDockerfile } from "./_dockerfile.ts";
 import { REPO, run } from "./_manifests.ts";
-
-/** One Dockerfile instruction, with continuation lines joined. */
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** The instructions of a Dockerfile, grouped by stage (each starting at its FROM). */
-function parseDockerfile(text: string): Instruction[][] {
-  const logical: string[] = [];
-  let current = "";
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (current === "" && (line === "" || line.startsWith("#"))) continue;
-    if (line.startsWith("#")) continue;
-    if (line.endsWith("\\")) {
-      current += `${line.slice(0, -1).trim()} `;
-      continue;
-    }
-    logical.push(current + line);
-    current = "";
-  }
-  const stages: Instruction[][] = [[]];
-  for (const line of logical) {
-    const space = line.search(/\s/);
-    const instruction = { keyword: line.slice(0, space).toUpperCase(), args: line.slice(space + 1).trim() };
-    if (instruction.keyword === "FROM") stages.push([]);
-    stages[stages.length - 1].push(instruction);
-  }
-  return stages;
-}
 
 /** The flags of a task's `deno` command that grant permissions or tune V8, sorted. */
 function permissionFlags(task: string): string[] {
   return task.split(/\s+/).filter((a) => /^--(allow-|v8-flags=)/.test(a)).sort();
-}
-
-/** Whether .dockerignore's rules (last match wins, a directory's rule covers its contents) let `path` in. */
-function admitted(rules: string[], path: string): boolean {
-  const glob = (pattern: string) =>
-    new RegExp(
-      `^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]*").replaceAll("?", "[^/]")}$`,
-    );
-  const prefixes = path.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/"));
-  let included = true;
-  for (const rule of rules) {
-    const negated = rule.startsWith("!");
-    const pattern = (negated ? rule.slice(1) : rule).replace(/\/+$/, "");
-    if (prefixes.some((p) => glob(pattern).test(p))) included = negated;
-  }
-  return included;
 }
 
 const dockerfile = parseDockerfile(await Deno.readTextFile(`${REPO}Dockerfile`));

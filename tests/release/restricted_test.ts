@@ -1,0 +1,163 @@
+/**
+ * The terminal under the `restricted` Pod Security level: the restricted variant of the built-in Job
+ * template (templates/job_restricted.yaml) is the built-in one plus the fields that level requires; the chart
+ * installs it with the project's terminal image and passes a server-side dry-run in a namespace that
+ * enforces `restricted`; and in such a namespace the operator's Job from that template gets its pod created
+ * by the Job controller (admitted by Pod Security), while the built-in template's pod is refused.
+ */
+import assert from "node:assert/strict";
+import denoConfig from "../../deno.json" with { type: "json" };
+import type { CloudShell } from "../../controller/cloudshell/api.ts";
+import {
+  compileJobTemplate,
+  DEFAULT_JOB_TEMPLATE_TEXT,
+  type JsonObject,
+  render,
+  SAMPLE_TEMPLATE_VARS,
+} from "../../controller/cloudshell/template/mod.ts";
+import { type KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
+import { testCluster } from "../harness/cluster.ts";
+import { createCloudShell, installCrd, OperatorProcess, waitForCloudShell } from "../e2e/_operator.ts";
+import { CHART, dryRunApply, helm, kubectl, rebase, renderChart, single } from "../deploy/_manifests.ts";
+import { REPO } from "./_release.ts";
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+const RESTRICTED_TEXT = await Deno.readTextFile(`${REPO}templates/job_restricted.yaml`);
+const TERMINAL_IMAGE = `ghcr.io/cloudtty/cloudshell-terminal:${denoConfig.version}`;
+const RESTRICTED_VALUES = [
+  "jobTemplate.variant=restricted",
+  "cloudshell.image.repository=cloudtty/cloudshell-terminal",
+  `cloudshell.image.tag=${denoConfig.version}`,
+];
+
+/** What the restricted variant adds to the built-in template's Job, and nothing else. */
+function restrict(defaultJob: JsonObject): JsonObject {
+  const job = structuredClone(defaultJob) as Any;
+  const pod = job.spec.template.spec;
+  pod.securityContext = { runAsNonRoot: true, fsGroup: 1000, ...pod.securityContext };
+  const terminal = pod.containers.find((c: Any) => c.name === "web-tty");
+  terminal.securityContext.readOnlyRootFilesystem = true;
+  terminal.volumeMounts.push({ name: "home", mountPath: "/home/cloudshell" }, {
+    name: "tmp",
+    mountPath: "/tmp",
+  });
+  pod.volumes.push(
+    { name: "home", emptyDir: { sizeLimit: "256Mi" } },
+    { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+  );
+  return job;
+}
+
+Deno.test("the restricted template is the built-in one plus what the restricted level needs", async () => {
+  const built = render(compileJobTemplate(DEFAULT_JOB_TEMPLATE_TEXT), SAMPLE_TEMPLATE_VARS);
+  const restricted = render(compileJobTemplate(RESTRICTED_TEXT), SAMPLE_TEMPLATE_VARS);
+  assert.deepEqual(
+    restricted,
+    restrict(built),
+    "templates/job_restricted.yaml drifted from templates/job_default.yaml: carry the change over",
+  );
+  assert.equal(
+    await Deno.readTextFile(`${CHART}/files/job-template-restricted.yaml`),
+    RESTRICTED_TEXT,
+    "copy it again: cp templates/job_restricted.yaml deploy/chart/files/job-template-restricted.yaml",
+  );
+});
+
+Deno.test("the chart installs the restricted variant with the terminal image, and refuses it with CloudTTY's", async () => {
+  const objs = await renderChart({ set: RESTRICTED_VALUES });
+  assert.equal((single(objs, "ConfigMap") as Any).data["job-template.yaml"], RESTRICTED_TEXT);
+  const args = (single(objs, "Deployment") as Any).spec.template.spec.containers[0].args as string[];
+  assert.ok(args.includes(`--cloudshell-image=${TERMINAL_IMAGE}`), args.join(" "));
+
+  const template = (set: string[]) => helm(["template", "x", CHART, ...set.flatMap((s) => ["--set", s])]);
+  const cloudtty = await template(["jobTemplate.variant=restricted"]);
+  assert.notEqual(cloudtty.code, 0);
+  assert.match(cloudtty.stderr, /needs a terminal image that runs as non-root/);
+  const unknown = await template(["jobTemplate.variant=strict"]);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /jobTemplate\.variant must be "default" or "restricted", not "strict"/);
+});
+
+/** Labels a namespace to enforce (and warn about) the restricted Pod Security level. */
+async function enforceRestricted(client: KubeClient, ns: string): Promise<void> {
+  const res = await client.request({
+    method: "PATCH",
+    path: `/api/v1/namespaces/${ns}`,
+    contentType: "application/merge-patch+json",
+    body: {
+      metadata: {
+        labels: {
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/warn": "restricted",
+        },
+      },
+    },
+  });
+  await res.body?.cancel();
+}
+
+Deno.test("under an enforced restricted level: the chart dry-runs cleanly and the restricted Job gets its pod", async () => {
+  await using cluster = await testCluster();
+  await installCrd(cluster.client);
+  const client = cluster.client;
+
+  // The chart as a user installs it for restricted namespaces: admitted, and not one Pod Security warning.
+  const chartNs = await cluster.namespace("release-restricted-chart");
+  await enforceRestricted(client, chartNs);
+  const objs = rebase(await renderChart({ set: RESTRICTED_VALUES }), { namespace: chartNs, suffix: chartNs });
+  const dry = await dryRunApply(cluster.kubeconfigPath, objs);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.doesNotMatch(dry.stderr, /Warning|PodSecurity/, dry.stderr);
+
+  // The operator with the restricted template and the terminal image, in a namespace enforcing restricted.
+  const ns = await cluster.namespace("release-restricted");
+  await enforceRestricted(client, ns);
+  await client.create(Resources.configMaps, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cloudshell-job-template", namespace: ns },
+    data: { "job-template.yaml": RESTRICTED_TEXT },
+  });
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns, [
+    `--cloudshell-image=${TERMINAL_IMAGE}`,
+  ]);
+  await createCloudShell(client, ns, "restricted", { commandAction: "bash", ttlSecondsAfterStarted: 600 });
+  // The pod exists only if Pod Security admitted what the Job controller created; kwok then runs it.
+  const shell = await waitForCloudShell(
+    client,
+    ns,
+    "restricted",
+    "Ready",
+    (cs: CloudShell) => cs.status?.phase === "Ready",
+    60_000,
+  );
+  assert.ok(shell.status?.accessUrl);
+  const pods = await client.list<KubeObject & { spec: Any }>(Resources.pods, {
+    namespace: ns,
+    labelSelector: "cloudshell.cloudtty.io/owner-name=restricted",
+  });
+  assert.equal(pods.items.length, 1);
+  assert.equal(pods.items[0].spec.containers[0].image, TERMINAL_IMAGE);
+  assert.equal(pods.items[0].spec.securityContext.runAsNonRoot, true);
+
+  // The built-in template's pod, for contrast, is refused in the same namespace.
+  const defaultJob = render(compileJobTemplate(DEFAULT_JOB_TEMPLATE_TEXT), {
+    ...SAMPLE_TEMPLATE_VARS,
+    Namespace: ns,
+  }) as Any;
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "default-template", namespace: ns },
+    spec: defaultJob.spec.template.spec,
+  };
+  const refused = await kubectl(
+    cluster.kubeconfigPath,
+    ["create", "--dry-run=server", "-f", "-"],
+    JSON.stringify(pod),
+  );
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /violates PodSecurity "restricted:latest": .*runAsNonRoot/);
+});

