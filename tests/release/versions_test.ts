@@ -151,3 +151,39 @@ Deno.test("the terminal image's kubectl and ttyd are the ones the tests run", as
   const ttydStage = stage(await terminalDockerfile(), "ttyd").map((i) => i.args).join("\n");
   assert.ok(ttydStage.includes(`grep -F "ttyd version ${ttydVersion}"`), "the image checks the ttyd version");
 });
+
+Deno.test("bump.sh sets the version everywhere it is repeated, and version.sh then accepts the new tag", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "release-bump-" });
+  try {
+    for (
+      const file of [
+        "deno.json",
+        "deploy/chart/Chart.yaml",
+        "deploy/deployment.yaml",
+        "hack/release/bump.sh",
+        "hack/release/version.sh",
+      ]
+    ) {
+      await Deno.mkdir(`${dir}/${file.slice(0, file.lastIndexOf("/") + 1)}`, { recursive: true });
+      await Deno.copyFile(`${REPO}${file}`, `${dir}/${file}`);
+    }
+    const bumped = await run("bash", [`${dir}/hack/release/bump.sh`, "7.8.9-rc.1"]);
+    assert.equal(bumped.code, 0, bumped.stderr);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/deno.json`)).version, "7.8.9-rc.1");
+    const chart = parseYaml(await Deno.readTextFile(`${dir}/deploy/chart/Chart.yaml`)) as Record<
+      string,
+      string
+    >;
+    assert.deepEqual([chart.version, chart.appVersion], ["7.8.9-rc.1", "7.8.9-rc.1"]);
+    assert.match(
+      await Deno.readTextFile(`${dir}/deploy/deployment.yaml`),
+      /image: ghcr\.io\/cloudtty\/cloudshell-operator:7\.8\.9-rc\.1$/m,
+    );
+    const check = await run("bash", [`${dir}/hack/release/version.sh`, "v7.8.9-rc.1"]);
+    assert.equal(check.stdout.trim(), "7.8.9-rc.1", check.stderr);
+    const bad = await run("bash", [`${dir}/hack/release/bump.sh`, "next"]);
+    assert.equal(bad.code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
