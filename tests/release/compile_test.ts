@@ -16,7 +16,13 @@ Deno.test({
     const target = Deno.build.target;
     const name = `cloudshell-operator-${version}-${target}`;
     const archive = `${REPO}dist/${name}.tar.gz`;
-    const built = await run("env", [`REQUIRE_NATIVE=1`, "bash", `${REPO}hack/release/compile.sh`, target, version]);
+    const built = await run("env", [
+      `REQUIRE_NATIVE=1`,
+      "bash",
+      `${REPO}hack/release/compile.sh`,
+      target,
+      version,
+    ]);
     assert.equal(built.code, 0, built.stderr);
     assert.match(built.stderr, new RegExp(`prints --version ${version.replaceAll(".", "\\.")}`));
     const listing = await run("tar", ["-tzf", archive]);

