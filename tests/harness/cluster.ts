@@ -3,6 +3,8 @@
  * test` every test file shares the control plane the task started (its
  * kubeconfig is in CLOUDSHELL_TEST_KUBECONFIG); a test file run on its own
  * starts a private one. Tests isolate themselves with their own namespaces.
+ * A test whose pods must really run (`{ kubelet: true }`) always gets a
+ * private control plane with the kubelet stand-in.
  */
 import {
   type ClusterConnection,
@@ -22,22 +24,27 @@ export interface TestCluster extends AsyncDisposable {
   connection: ClusterConnection;
   /** Admin client (system:masters). */
   client: KubeClient;
+  /** The fake nodes' address; with the kubelet stand-in, node ports answer there. */
+  nodeIp?: string;
   /** Creates a namespace with a unique name and returns the name. */
   namespace(prefix: string): Promise<string>;
 }
 
 let counter = 0;
 
-/** The shared cluster if there is one, else a private control plane stopped on dispose. */
-export async function testCluster(): Promise<TestCluster> {
+/**
+ * The shared cluster if there is one, else a private control plane stopped on dispose. With `kubelet`,
+ * always a private control plane whose pods run for real (tests/harness/kubelet).
+ */
+export async function testCluster(opts: { kubelet?: boolean } = {}): Promise<TestCluster> {
   const shared = Deno.env.get(SHARED_KUBECONFIG_ENV);
-  if (shared) {
+  if (shared && !opts.kubelet) {
     const connection = await loadClusterConnection({ kubeconfigPath: shared, env: {} });
     const client = new KubeClient(connection, { qps: 500, burst: 1000, userAgent: "cloudshell-e2e" });
     return handle(shared, connection, client, () => Promise.resolve(client.close()));
   }
-  const cp = await startControlPlane();
-  return handle(cp.kubeconfigPath, cp.connection(), cp.client, () => cp.stop());
+  const cp = await startControlPlane({ kubelet: opts.kubelet });
+  return { ...handle(cp.kubeconfigPath, cp.connection(), cp.client, () => cp.stop()), nodeIp: cp.nodeIp };
 }
 
 function handle(

@@ -8,21 +8,22 @@
  * API server), or `sharedCluster()` to attach to the one `deno task test`
  * starts for the whole run.
  */
-import { stringify as toYaml } from "yaml";
+import { parseAllDocuments, stringify as toYaml } from "yaml";
 import {
   type ClusterConnection,
   KubeClient,
+  type KubeObject,
   loadClusterConnection,
   Resources,
 } from "../../controller/kube/mod.ts";
 import { generateCerts } from "./certs.ts";
+import { ttydBinaries } from "./commands.ts";
+import { KubeletStandIn } from "./kubelet/mod.ts";
 import { freePort, ManagedProcess } from "./process.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const SERVICE_CIDR = "10.96.0.0/16";
 const SERVICE_IP = "10.96.0.1";
-/** The address kwok gives its fake nodes (TEST-NET-1: never routed). */
-export const NODE_IP = "192.0.2.10";
 /** Label of the fake nodes kwok manages. */
 export const KWOK_NODE_LABEL = "type=kwok";
 
@@ -32,6 +33,23 @@ export interface ControlPlaneOptions {
   nodes?: number;
   /** Print progress to stderr. */
   verbose?: boolean;
+  /**
+   * Run the pods for real with the kubelet stand-in (tests/harness/kubelet) instead of letting kwok
+   * fake their lifecycle; kwok then serves `kubectl exec` and `kubectl logs` for them.
+   */
+  kubelet?: boolean;
+  /**
+   * The fake nodes' address. Default: a random loopback address of its own (127.x.y.z), so the node
+   * ports and kwok's kubelet endpoint of control planes running side by side never collide, and the
+   * API server only ever dials loopback.
+   */
+  nodeIp?: string;
+}
+
+/** A random address in 127.0.0.0/8 other than 127.0.0.1. */
+function randomLoopbackAddress(): string {
+  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
+  return `127.${1 + (a % 254)}.${b}.${1 + (c % 254)}`;
 }
 
 /** Builds (or finds in the cache) the control-plane binaries and returns their directory. */
@@ -53,15 +71,19 @@ export class ControlPlane implements AsyncDisposable {
   readonly dir: string;
   readonly kubeconfigPath: string;
   readonly apiServerUrl: string;
+  /** The fake nodes' InternalIP (loopback): node ports of the kubelet stand-in are served there. */
+  readonly nodeIp: string;
   readonly #processes: Map<string, ManagedProcess>;
   readonly #connection: ClusterConnection;
   readonly #client: KubeClient;
   readonly #verbose: boolean;
+  #kubelet: KubeletStandIn | undefined;
 
   private constructor(
     dir: string,
     kubeconfigPath: string,
     apiServerUrl: string,
+    nodeIp: string,
     processes: Map<string, ManagedProcess>,
     connection: ClusterConnection,
     verbose: boolean,
@@ -69,6 +91,7 @@ export class ControlPlane implements AsyncDisposable {
     this.dir = dir;
     this.kubeconfigPath = kubeconfigPath;
     this.apiServerUrl = apiServerUrl;
+    this.nodeIp = nodeIp;
     this.#processes = processes;
     this.#connection = connection;
     this.#client = new KubeClient(connection, {
@@ -110,10 +133,8 @@ export class ControlPlane implements AsyncDisposable {
         kubeconfigPath,
         kubeconfigYaml(apiServerUrl, certs.caCert, certs.adminCert, certs.adminKey),
       );
-      await Deno.writeTextFile(
-        `${dir}/kwok.yaml`,
-        await Deno.readTextFile(new URL("./kwok_stages.yaml", import.meta.url)),
-      );
+      const nodeIp = opts.nodeIp ?? randomLoopbackAddress();
+      await Deno.writeTextFile(`${dir}/kwok.yaml`, await kwokStages(opts.kubelet ?? false));
       const add = (name: string, argv: string[]) => {
         const p = new ManagedProcess(name, argv, `${dir}/${name}.log`);
         processes.set(name, p);
@@ -162,6 +183,9 @@ export class ControlPlane implements AsyncDisposable {
         "--allow-privileged=true",
         "--profiling=false",
         "--event-ttl=1h",
+        // exec, logs and port-forward go to a node's InternalIP (kwok, on loopback), never to its
+        // Hostname, which would need a DNS lookup.
+        "--kubelet-preferred-address-types=InternalIP",
         "--v=0",
       ]);
       await apiserver.start();
@@ -206,19 +230,37 @@ export class ControlPlane implements AsyncDisposable {
         `--kubeconfig=${kubeconfigPath}`,
         `--config=${dir}/kwok.yaml`,
         `--manage-nodes-with-label-selector=${KWOK_NODE_LABEL}`,
-        `--node-ip=${NODE_IP}`,
+        `--node-ip=${nodeIp}`,
         "--cidr=10.244.0.1/16",
         "--node-lease-duration-seconds=40",
-        `--server-address=127.0.0.1:${kwokPort}`,
+        // kwok's kubelet API (exec, logs) on the node's own loopback address, named in the Node's status.
+        `--server-address=${nodeIp}:${kwokPort}`,
+        `--node-port=${kwokPort}`,
+        ...(opts.kubelet ? ["--enable-crds=Exec,Logs"] : []),
       ]);
+      if (opts.kubelet) await applyKwokCrds(probe);
       await Promise.all(
         ["kube-controller-manager", "kube-scheduler", "kwok"].map((n) => processes.get(n)!.start()),
       );
 
-      const cp = new ControlPlane(dir, kubeconfigPath, apiServerUrl, processes, connection, verbose);
+      const cp = new ControlPlane(dir, kubeconfigPath, apiServerUrl, nodeIp, processes, connection, verbose);
       probe.close();
       await cp.#registerNodes(opts.nodes ?? 2);
       await cp.#waitUntilUsable();
+      if (opts.kubelet) {
+        cp.#kubelet = await KubeletStandIn.start({
+          client: cp.#client,
+          apiPort,
+          nodeIp,
+          ttydDir: await ttydBinaries(),
+          kubectlDir: bin,
+          stateDir: `${dir}/kubelet`,
+          log: verbose || Deno.env.get("CLOUDSHELL_TEST_KUBELET_LOGS")
+            ? (msg) => console.error(`[kubelet] ${msg}`)
+            : undefined,
+        });
+        say(`kubelet stand-in running pods; node ports on ${nodeIp}`);
+      }
       const total = (performance.now() - t0) / 1000;
       const startOnly = (performance.now() - tBuilt) / 1000;
       console.error(
@@ -272,6 +314,8 @@ export class ControlPlane implements AsyncDisposable {
 
   /** Stops every process (in reverse start order) and removes the state directory. */
   async stop(): Promise<void> {
+    await this.#kubelet?.[Symbol.asyncDispose]();
+    this.#kubelet = undefined;
     this.#client.close();
     const order = ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"];
     for (const name of order) await this.#processes.get(name)?.stop();
@@ -365,6 +409,46 @@ function kubeconfigYaml(server: string, caFile: string, certFile: string, keyFil
     contexts: [{ name: "cloudshell-test", context: { cluster: "cloudshell-test", user: "admin" } }],
     "current-context": "cloudshell-test",
   });
+}
+
+/**
+ * kwok's Stage set: all of kwok_stages.yaml, or with the kubelet stand-in only the node stages (the
+ * stand-in moves pods itself, so no Stage may fight it).
+ */
+async function kwokStages(kubelet: boolean): Promise<string> {
+  const text = await Deno.readTextFile(new URL("./kwok_stages.yaml", import.meta.url));
+  if (!kubelet) return text;
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as { spec?: { resourceRef?: { kind?: string } } })
+    .filter((stage) => stage.spec?.resourceRef?.kind === "Node")
+    .map((stage) => toYaml(stage))
+    .join("---\n");
+}
+
+/** Installs kwok's Exec and Logs CRDs (before kwok starts, which watches them) and waits until they serve. */
+async function applyKwokCrds(client: KubeClient): Promise<void> {
+  const text = await Deno.readTextFile(new URL("./kubelet/kwok_crds.yaml", import.meta.url));
+  const crds = parseAllDocuments(text).map((d) => d.toJS() as KubeObject).filter(Boolean);
+  for (const crd of crds) {
+    await client.patch(Resources.customResourceDefinitions, undefined, crd.metadata.name!, crd, "apply", {
+      force: true,
+    });
+  }
+  const deadline = Date.now() + 30_000;
+  for (const crd of crds) {
+    while (true) {
+      const got = await client.get<
+        KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+      >(
+        Resources.customResourceDefinitions,
+        undefined,
+        crd.metadata.name!,
+      );
+      if (got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${crd.metadata.name} was not Established within 30s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Starts a private control plane (fault tests, or tests run on their own). */

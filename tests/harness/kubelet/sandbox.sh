@@ -1,0 +1,82 @@
+#!/bin/sh
+# The inside of one pod of the kubelet stand-in. unshare starts it as PID 1 of
+# private PID, mount, network and UTS namespaces (pod.ts), so when it exits,
+# everything the container started dies with it, and every mount and socket it
+# made is gone.
+#
+# Usage: sandbox.sh POD_DIR -- COMMAND [ARGS...]
+# POD_DIR holds the plan, written by pod.ts (none of it secret):
+#   hostname   the pod's hostname
+#   mounts     one mount a line: SOURCE<TAB>TARGET<TAB>ro|rw, parents first
+#   workdir    the container's working directory
+#   user       optional: UID:GID to run the container as (setpriv)
+#   bridge     the argv of the in-namespace bridge (netns_bridge.ts), one word a line
+# The container's environment is this script's: pod.ts starts it with the
+# pod's environment only.
+set -eu
+pod=$1
+shift
+[ "$1" = -- ] && shift
+container_path=${PATH:-}
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+hostname "$(cat "$pod/hostname")"
+ip link set lo up
+
+# A directory the host lacks (/var/run/secrets/..., /usr/local/kubeconfig) is
+# made inside an overlay of its nearest existing ancestor, so the host's
+# filesystem never changes. Overlay layers live on a tmpfs of this namespace.
+mkdir -p "$pod/layers"
+mount -t tmpfs -o mode=0700 layers "$pod/layers"
+layer=0
+ensure_dir() {
+  [ -d "$1" ] && return 0
+  ancestor=$(dirname "$1")
+  while [ ! -d "$ancestor" ]; do ancestor=$(dirname "$ancestor"); done
+  layer=$((layer + 1))
+  mkdir -p "$pod/layers/$layer/upper" "$pod/layers/$layer/work"
+  mount -t overlay overlay \
+    -o "lowerdir=$ancestor,upperdir=$pod/layers/$layer/upper,workdir=$pod/layers/$layer/work" "$ancestor"
+  mkdir -p "$1"
+}
+tab=$(printf '\t')
+while IFS="$tab" read -r source target mode; do
+  [ -n "$source" ] || continue
+  ensure_dir "$target"
+  mount --bind "$source" "$target"
+  if [ "$mode" = ro ]; then mount -o remount,bind,ro "$target"; fi
+done <"$pod/mounts"
+
+# The bridge carries the Service's port in and the API server's port out.
+(
+  set --
+  while IFS= read -r word; do set -- "$@" "$word"; done <"$pod/bridge"
+  exec "$@" >"$pod/bridge.log" 2>&1
+) &
+for _ in $(seq 200); do
+  [ -S "$pod/sockets/ports.sock" ] && break
+  sleep 0.05
+done
+[ -S "$pod/sockets/ports.sock" ] || { echo "sandbox: the network bridge did not start" >&2; exit 127; }
+
+workdir=$(cat "$pod/workdir")
+ensure_dir "$workdir"
+cd "$workdir"
+if [ -s "$pod/user" ]; then
+  ids=$(cat "$pod/user")
+  set -- "$(command -v setpriv)" --reuid="${ids%%:*}" --regid="${ids##*:}" --clear-groups -- "$@"
+fi
+
+# The container runs as a child, not exec'd: PID 1 ignores signals it has no
+# handler for, so this shell forwards SIGTERM and reports the exit code.
+PATH=$container_path
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT
+set +e
+while :; do
+  wait "$child"
+  code=$?
+  kill -0 "$child" 2>/dev/null || break
+done
+exit "$code"
