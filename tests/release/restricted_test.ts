@@ -1,8 +1,8 @@
 /**
  * The terminal under the `restricted` Pod Security level: the restricted variant of the built-in Job
  * template (templates/job_restricted.yaml) is the built-in one plus the fields that level requires; the chart
- * installs it with the project's terminal image and passes a server-side dry-run in a namespace that
- * enforces `restricted`; and in such a namespace the operator's Job from that template gets its pod created
+ * and deploy/components/restricted-terminal install it with the project's terminal image and pass a
+ * server-side dry-run in a namespace that enforces `restricted`; and in such a namespace the operator's Job from that template gets its pod created
  * by the Job controller (admitted by Pod Security), while the built-in template's pod is refused.
  */
 import assert from "node:assert/strict";
@@ -18,7 +18,17 @@ import {
 import { type KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
 import { testCluster } from "../harness/cluster.ts";
 import { createCloudShell, installCrd, OperatorProcess, waitForCloudShell } from "../e2e/_operator.ts";
-import { CHART, dryRunApply, helm, kubectl, rebase, renderChart, single } from "../deploy/_manifests.ts";
+import {
+  CHART,
+  DEPLOY,
+  dryRunApply,
+  helm,
+  kubectl,
+  rebase,
+  renderChart,
+  renderKustomize,
+  single,
+} from "../deploy/_manifests.ts";
 import { REPO } from "./_release.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -26,6 +36,7 @@ type Any = any;
 
 const RESTRICTED_TEXT = await Deno.readTextFile(`${REPO}templates/job_restricted.yaml`);
 const TERMINAL_IMAGE = `ghcr.io/cloudtty/cloudshell-terminal:${denoConfig.version}`;
+const RESTRICTED_COMPONENT = `${DEPLOY}/components/restricted-terminal`;
 const RESTRICTED_VALUES = [
   "jobTemplate.variant=restricted",
   "cloudshell.image.repository=cloudtty/cloudshell-terminal",
@@ -58,19 +69,31 @@ Deno.test("the restricted template is the built-in one plus what the restricted 
     restrict(built),
     "templates/job_restricted.yaml drifted from templates/job_default.yaml: carry the change over",
   );
-  assert.equal(
-    await Deno.readTextFile(`${CHART}/files/job-template-restricted.yaml`),
-    RESTRICTED_TEXT,
-    "copy it again: cp templates/job_restricted.yaml deploy/chart/files/job-template-restricted.yaml",
-  );
+  for (
+    const copy of [`${CHART}/files/job-template-restricted.yaml`, `${RESTRICTED_COMPONENT}/job-template.yaml`]
+  ) {
+    assert.equal(
+      await Deno.readTextFile(copy),
+      RESTRICTED_TEXT,
+      `copy it again: cp templates/job_restricted.yaml ${copy}`,
+    );
+  }
 });
 
-Deno.test("the chart installs the restricted variant with the terminal image, and refuses it with CloudTTY's", async () => {
-  const objs = await renderChart({ set: RESTRICTED_VALUES });
-  assert.equal((single(objs, "ConfigMap") as Any).data["job-template.yaml"], RESTRICTED_TEXT);
-  const args = (single(objs, "Deployment") as Any).spec.template.spec.containers[0].args as string[];
-  assert.ok(args.includes(`--cloudshell-image=${TERMINAL_IMAGE}`), args.join(" "));
+Deno.test("the chart and the kustomize component install the restricted variant with the terminal image", async () => {
+  for (
+    const objs of [
+      await renderChart({ set: RESTRICTED_VALUES }),
+      await renderKustomize([RESTRICTED_COMPONENT]),
+    ]
+  ) {
+    assert.equal((single(objs, "ConfigMap") as Any).data["job-template.yaml"], RESTRICTED_TEXT);
+    const args = (single(objs, "Deployment") as Any).spec.template.spec.containers[0].args as string[];
+    assert.equal(args.filter((a) => a.startsWith("--cloudshell-image=")).length, 1, args.join(" "));
+    assert.ok(args.includes(`--cloudshell-image=${TERMINAL_IMAGE}`), args.join(" "));
+  }
 
+  // The chart refuses the variant with CloudTTY's image, and an unknown variant.
   const template = (set: string[]) => helm(["template", "x", CHART, ...set.flatMap((s) => ["--set", s])]);
   const cloudtty = await template(["jobTemplate.variant=restricted"]);
   assert.notEqual(cloudtty.code, 0);
@@ -103,13 +126,23 @@ Deno.test("under an enforced restricted level: the chart dry-runs cleanly and th
   await installCrd(cluster.client);
   const client = cluster.client;
 
-  // The chart as a user installs it for restricted namespaces: admitted, and not one Pod Security warning.
-  const chartNs = await cluster.namespace("release-restricted-chart");
-  await enforceRestricted(client, chartNs);
-  const objs = rebase(await renderChart({ set: RESTRICTED_VALUES }), { namespace: chartNs, suffix: chartNs });
-  const dry = await dryRunApply(cluster.kubeconfigPath, objs);
-  assert.equal(dry.code, 0, dry.stderr);
-  assert.doesNotMatch(dry.stderr, /Warning|PodSecurity/, dry.stderr);
+  // The chart and the component as a user installs them for restricted namespaces: admitted, and not one
+  // Pod Security warning.
+  for (
+    const rendered of [
+      await renderChart({ set: RESTRICTED_VALUES }),
+      await renderKustomize([RESTRICTED_COMPONENT]),
+    ]
+  ) {
+    const deployNs = await cluster.namespace("release-restricted-deploy");
+    await enforceRestricted(client, deployNs);
+    const dry = await dryRunApply(
+      cluster.kubeconfigPath,
+      rebase(rendered, { namespace: deployNs, suffix: deployNs }),
+    );
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.doesNotMatch(dry.stderr, /Warning|PodSecurity/, dry.stderr);
+  }
 
   // The operator with the restricted template and the terminal image, in a namespace enforcing restricted.
   const ns = await cluster.namespace("release-restricted");

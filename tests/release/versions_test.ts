@@ -160,6 +160,7 @@ Deno.test("bump.sh sets the version everywhere it is repeated, and version.sh th
         "deno.json",
         "deploy/chart/Chart.yaml",
         "deploy/deployment.yaml",
+        "deploy/components/restricted-terminal/kustomization.yaml",
         "hack/release/bump.sh",
         "hack/release/version.sh",
       ]
@@ -178,6 +179,10 @@ Deno.test("bump.sh sets the version everywhere it is repeated, and version.sh th
     assert.match(
       await Deno.readTextFile(`${dir}/deploy/deployment.yaml`),
       /image: ghcr\.io\/cloudtty\/cloudshell-operator:7\.8\.9-rc\.1$/m,
+    );
+    assert.match(
+      await Deno.readTextFile(`${dir}/deploy/components/restricted-terminal/kustomization.yaml`),
+      /--cloudshell-image=ghcr\.io\/cloudtty\/cloudshell-terminal:7\.8\.9-rc\.1$/m,
     );
     const check = await run("bash", [`${dir}/hack/release/version.sh`, "v7.8.9-rc.1"]);
     assert.equal(check.stdout.trim(), "7.8.9-rc.1", check.stderr);
