@@ -7,7 +7,13 @@
  * a lost Lease (the Deployment restarts the pod), 2 for bad flags.
  */
 import denoConfig from "./deno.json" with { type: "json" };
-import { KubeClient, loadClusterConnection } from "./controller/kube/mod.ts";
+import {
+  type ClusterConnection,
+  ExecPluginError,
+  KubeClient,
+  KubeconfigError,
+  loadClusterConnection,
+} from "./controller/kube/mod.ts";
 import { errorMessage, Logger } from "./controller/log.ts";
 import { parseOptions, UPSTREAM_JOB_TEMPLATE_KEY } from "./controller/options.ts";
 import { EventRecorder } from "./controller/runtime/events.ts";
@@ -19,6 +25,9 @@ import { Metrics } from "./controller/runtime/metrics.ts";
 import { CONTROLLER_NAME, newCloudShellOperator } from "./controller/cloudshell/operator.ts";
 
 const COMPONENT = "cloudshell-operator";
+/** The Lease client's own throttle: a renewal every retry period (2 s), a release, a few retries. */
+const LEASE_QPS = 5;
+const LEASE_BURST = 10;
 const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 function operatorNamespace(): string {
@@ -37,6 +46,37 @@ function hostname(): string {
   } catch {
     return "cloudshell-operator";
   }
+}
+
+/**
+ * The cluster connection of the flags and environment, with its first credential fetched (so an exec plugin
+ * that cannot run shows at start, not as retries in every informer); undefined after printing why not.
+ */
+async function connect(opts: { kubeconfig?: string; context?: string; master?: string }) {
+  let connection: ClusterConnection;
+  try {
+    connection = await loadClusterConnection({
+      kubeconfigPath: opts.kubeconfig,
+      context: opts.context,
+      masterUrl: opts.master,
+      env: Deno.env.toObject(),
+    });
+  } catch (err) {
+    if (!(err instanceof KubeconfigError)) throw err;
+    console.error(`${COMPONENT}: ${err.message}`);
+    return undefined;
+  }
+  try {
+    await connection.credentials?.get();
+  } catch (err) {
+    // A plugin that is missing or says no, or a token file that is not there: the kubeconfig's to fix.
+    const why = err instanceof ExecPluginError
+      ? err.message
+      : `Reading the credentials failed: ${errorMessage(err)}`;
+    console.error(`${COMPONENT}: ${why}`);
+    return undefined;
+  }
+  return connection;
 }
 
 async function main(): Promise<number> {
@@ -72,13 +112,14 @@ async function main(): Promise<number> {
     logger.error("Unhandled promise rejection", { error: errorMessage(e.reason) });
   });
 
-  const connection = await loadClusterConnection({
-    kubeconfigPath: opts.kubeconfig,
-    context: opts.context,
-    masterUrl: opts.master,
-    env: Deno.env.toObject(),
-  });
+  const connection = await connect(opts);
+  if (connection === undefined) return 2;
   logger.info("Connecting to the API server", { server: connection.server, source: connection.source });
+  if (connection.ignoredFields?.length) {
+    logger.warn("Kubeconfig fields unknown to client-go are ignored, as kubectl ignores them", {
+      fields: connection.ignoredFields.join(", "),
+    });
+  }
   const metrics = new Metrics();
   metrics.setFeatureGates(opts.featureGates);
   const client = new KubeClient(connection, {
@@ -88,6 +129,9 @@ async function main(): Promise<number> {
     fieldManager: COMPONENT,
     onRequest: metrics.onRequest,
   });
+  // Lease renewals get their own throttle (client-go gives leader election its own rest config): a burst
+  // of reconciles must never make the leader miss its renew deadline.
+  const leaseClient = client.withOwnLimits({ qps: LEASE_QPS, burst: LEASE_BURST });
   const identity = defaultIdentity(hostname());
   const events = new EventRecorder({ client, component: COMPONENT, instance: identity, logger });
   const readyLatency = metrics.histogram({
@@ -129,7 +173,7 @@ async function main(): Promise<number> {
     drainTimeoutMs: opts.shutdownTimeoutMs,
     leaderElection: le.enabled
       ? {
-        client,
+        client: leaseClient,
         namespace: le.resourceNamespace,
         name: le.resourceName,
         identity,

@@ -57,10 +57,23 @@ export interface InformerOptions<T> {
   transform?: (obj: T) => T;
   /** Server-side watch timeout; default a random 5-10 minutes, as client-go. */
   watchTimeoutSeconds?: number;
+  /**
+   * A watch silent this long (no event, no bookmark) is taken for dead and started again from the last
+   * resourceVersion; default WATCH_SILENCE_MS.
+   */
+  watchSilenceMs?: number;
   backoff?: Backoff;
   metrics?: InformerMetrics;
   logger?: InformerLogger;
 }
+
+/**
+ * kube-apiserver sends a watch that asked for bookmarks one about every minute (the watch cache's
+ * bookmarkFrequency), even when nothing changes. Two periods and some slack without one means the
+ * connection died without a FIN (a NAT or load balancer dropped it): client-go notices only when its
+ * 5-10 minute timeout ends the watch.
+ */
+export const WATCH_SILENCE_MS = 2 * 60_000 + 15_000;
 
 /** Drops `metadata.managedFields`, which no controller reads and which can double an object's size. */
 export function dropManagedFields<T extends KubeObject>(obj: T): T {
@@ -203,9 +216,8 @@ export class Informer<T extends KubeObject> {
     const timeoutSeconds = this.#opts.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()));
     const watchdog = new AbortController();
     const watchSignal = AbortSignal.any([signal, watchdog.signal]);
-    // A connection that dies without a FIN never ends the stream; the server
-    // ends every watch after timeoutSeconds, so silence beyond that is death.
-    const silenceMs = (timeoutSeconds + 60) * 1000;
+    // A connection that dies without a FIN never ends the stream: bookmarks are its heartbeat.
+    const silenceMs = this.#opts.watchSilenceMs ?? WATCH_SILENCE_MS;
     let timer = setTimeout(() => watchdog.abort(new Error("watch went silent")), silenceMs);
     let sawEvents = false;
     try {

@@ -1,15 +1,18 @@
 /**
- * A small Kubernetes API client over Deno's native `fetch`.
+ * A small Kubernetes API client over Deno's native `fetch`, with client-go's
+ * transport behaviour: credentials that refresh (a 401 makes a token file be
+ * re-read or an exec plugin run again, and the request is sent once more),
+ * impersonation headers, a proxy, server URLs with a path, client-side
+ * throttling, and bounded retries of 429 and 5xx answers that honour
+ * Retry-After.
  *
- * Why not `@kubernetes/client-node`: importing it costs about 75 MB of resident
- * memory (half of the operator's budget) and its TLS goes through Node's
- * `https.Agent` polyfill, where client certificates have been silently dropped
- * under Deno. Deno's own HTTP client speaks TLS with client certificates
- * natively.
+ * Why not `@kubernetes/client-node`: see the README (Development).
  */
-import type { ClusterConnection } from "./config.ts";
+import type { ClusterConnection, Impersonation } from "./config.ts";
+import type { Credential } from "./credentials.ts";
 import { errorFromResponse } from "./errors.ts";
 import { Semaphore, TokenBucket } from "./rate_limit.ts";
+import { DEFAULT_RETRY, NO_RETRY, retryDelayMs, type RetryPolicy } from "./retry.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
 
@@ -31,6 +34,8 @@ export interface ClientOptions {
   maxInFlight?: number;
   /** Called after every request, for metrics. */
   onRequest?: (info: RequestInfo) => void;
+  /** Retries of 429 and 5xx answers; default DEFAULT_RETRY. */
+  retry?: RetryPolicy;
 }
 
 /** What `onRequest` learns about a finished request. */
@@ -85,24 +90,69 @@ export interface RawRequest {
   noTimeout?: boolean;
   /** Label for metrics and errors. */
   resource?: string;
+  /** Overrides the client's retry policy for this request. */
+  retry?: RetryPolicy;
+}
+
+/** What clients derived from one another share: the connection and its HTTP clients. */
+class Transport {
+  readonly conn: ClusterConnection;
+  readonly #base: Deno.HttpClient;
+  /** HTTP clients for client certificates an exec plugin returned, by certificate. */
+  readonly #byCert = new Map<string, Deno.HttpClient>();
+
+  constructor(conn: ClusterConnection, http?: Deno.HttpClient) {
+    this.conn = conn;
+    this.#base = http ?? this.#create(conn.clientCertPem, conn.clientKeyPem);
+  }
+
+  /** The HTTP client for a credential: the kubeconfig's certificate, or the one the plugin returned. */
+  httpFor(cred: Credential | undefined): Deno.HttpClient {
+    if (!cred?.clientCertPem || !cred.clientKeyPem) return this.#base;
+    let http = this.#byCert.get(cred.clientCertPem);
+    if (!http) {
+      // A rotated certificate gets a new pool; old pools stay for requests still using them (a watch)
+      // until close(). Plugins rotate certificates in hours, so they are few.
+      http = this.#create(cred.clientCertPem, cred.clientKeyPem);
+      this.#byCert.set(cred.clientCertPem, http);
+    }
+    return http;
+  }
+
+  close(): void {
+    this.#base.close();
+    for (const http of this.#byCert.values()) http.close();
+    this.#byCert.clear();
+  }
+
+  #create(cert: string | undefined, key: string | undefined): Deno.HttpClient {
+    return Deno.createHttpClient({
+      caCerts: this.conn.caPem ? [this.conn.caPem] : undefined,
+      cert,
+      key,
+      proxy: this.conn.proxy,
+      // Over HTTP/2 every request with a body took ~50 ms against kube-apiserver (8 ms over HTTP/1.1),
+      // measured here: writes are the operator's hot path, so each watch takes a connection of its own.
+      http2: false,
+    });
+  }
 }
 
 /** A typed client for one cluster connection. */
 export class KubeClient {
-  readonly #conn: ClusterConnection;
-  readonly #http: Deno.HttpClient;
+  readonly #transport: Transport;
   readonly #bucket: TokenBucket;
   readonly #inFlight: Semaphore;
   readonly #opts: Required<Omit<ClientOptions, "onRequest">> & Pick<ClientOptions, "onRequest">;
-  readonly #impersonate?: { user: string; groups: string[] };
+  readonly #impersonate?: Impersonation;
 
   constructor(
     conn: ClusterConnection,
     opts: ClientOptions = {},
-    impersonate?: { user: string; groups?: string[] },
-    http?: Deno.HttpClient,
+    impersonate?: Impersonation,
+    http?: Deno.HttpClient | Transport,
   ) {
-    this.#conn = conn;
+    this.#transport = http instanceof Transport ? http : new Transport(conn, http);
     this.#opts = {
       qps: opts.qps ?? 50,
       burst: opts.burst ?? 100,
@@ -111,33 +161,45 @@ export class KubeClient {
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
       maxInFlight: opts.maxInFlight ?? 32,
       onRequest: opts.onRequest,
+      retry: opts.retry ?? DEFAULT_RETRY,
     };
     this.#bucket = new TokenBucket(this.#opts.qps, this.#opts.burst);
     this.#inFlight = new Semaphore(this.#opts.maxInFlight);
-    this.#http = http ?? Deno.createHttpClient({
-      caCerts: conn.caPem ? [conn.caPem] : undefined,
-      cert: conn.clientCertPem,
-      key: conn.clientKeyPem,
-      // Over HTTP/2 every request with a body took ~50 ms against kube-apiserver (8 ms over HTTP/1.1),
-      // measured here: writes are the operator's hot path, so each watch takes a connection of its own.
-      http2: false,
-    });
-    if (impersonate) this.#impersonate = { user: impersonate.user, groups: impersonate.groups ?? [] };
+    // The kubeconfig's `as` unless this client was made to act as someone else.
+    this.#impersonate = impersonate ?? conn.impersonate;
   }
 
   /** The API server URL. */
   get server(): string {
-    return this.#conn.server;
+    return this.#transport.conn.server;
   }
 
   /** A client that acts as another user (for RBAC checks), sharing the connection pool. */
   impersonating(user: string, groups: string[] = [], opts: ClientOptions = {}): KubeClient {
-    return new KubeClient(this.#conn, { ...this.#opts, ...opts }, { user, groups }, this.#http);
+    return new KubeClient(
+      this.#transport.conn,
+      { ...this.#opts, ...opts },
+      { user, groups },
+      this.#transport,
+    );
   }
 
-  /** Closes idle connections; the client is unusable afterwards. */
+  /**
+   * A client with its own throttle and in-flight slots over the same connections, like client-go's
+   * separate rest config for the leader-election client: its requests never queue behind this one's.
+   */
+  withOwnLimits(opts: ClientOptions = {}): KubeClient {
+    return new KubeClient(
+      this.#transport.conn,
+      { ...this.#opts, ...opts },
+      this.#impersonate,
+      this.#transport,
+    );
+  }
+
+  /** Closes idle connections; the client, and every client made from it, is unusable afterwards. */
   close(): void {
-    this.#http.close();
+    this.#transport.close();
   }
 
   /** Reads one object. */
@@ -163,13 +225,18 @@ export class KubeClient {
   }
 
   /** Creates an object in `obj.metadata.namespace`. */
-  create<T extends KubeObject>(type: ResourceType, obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+  create<T extends KubeObject>(
+    type: ResourceType,
+    obj: T,
+    opts: { dryRun?: boolean; retry?: RetryPolicy } = {},
+  ): Promise<T> {
     return this.#json<T>({
       method: "POST",
       path: collectionPath(type, obj.metadata.namespace),
       query: { fieldManager: this.#opts.fieldManager, dryRun: opts.dryRun ? "All" : undefined },
       body: obj,
       resource: type.plural,
+      retry: opts.retry,
     });
   }
 
@@ -248,25 +315,75 @@ export class KubeClient {
     yield* readJsonLines<WatchEvent<T>>(res.body, opts.signal);
   }
 
-  /** Sends a request and returns the raw response (errors are not thrown for HTTP codes). */
+  /**
+   * Sends a request and returns the raw response (errors are not thrown for HTTP codes). A 401 to a
+   * credential that can be refreshed is retried once with a fresh one; 429 and 5xx as the retry policy says.
+   */
   async request(req: RawRequest): Promise<Response> {
-    const url = new URL(req.path, this.#conn.server);
-    for (const [k, v] of Object.entries(req.query ?? {})) {
-      if (v !== undefined && v !== "") url.searchParams.set(k, String(v));
-    }
-    const headers = new Headers(req.headers);
-    headers.set("User-Agent", this.#opts.userAgent);
-    if (!headers.has("Accept")) headers.set("Accept", "application/json");
-    if (req.body !== undefined) headers.set("Content-Type", req.contentType ?? "application/json");
-    const token = await this.#conn.token?.();
-    if (token) headers.set("Authorization", `Bearer ${token}`);
-    if (this.#impersonate) {
-      headers.set("Impersonate-User", this.#impersonate.user);
-      for (const g of this.#impersonate.groups) headers.append("Impersonate-Group", g);
-    }
+    const url = this.#url(req);
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    const policy = req.retry ?? (req.noTimeout ? NO_RETRY : this.#opts.retry);
+    const deadline = req.noTimeout ? Infinity : Date.now() + this.#opts.requestTimeoutMs;
     const signals = [req.signal, req.noTimeout ? undefined : AbortSignal.timeout(this.#opts.requestTimeoutMs)]
       .filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    let refreshed = false;
+    for (let attempt = 1;; attempt++) {
+      const cred = await this.#transport.conn.credentials?.get();
+      let res: Response;
+      try {
+        res = await this.#send(req, url, body, cred, signal);
+      } catch (err) {
+        const wait = retryDelayMs(policy, attempt, 0, null);
+        if (wait === undefined || signal?.aborted || Date.now() + wait >= deadline) throw err;
+        await abortableSleep(wait, signal);
+        continue;
+      }
+      if (res.status === 401 && cred && !refreshed && this.#transport.conn.credentials?.rejected(cred)) {
+        // client-go: a 401 means the token expired or was revoked; ask for a new one and try once more.
+        refreshed = true;
+        await res.body?.cancel();
+        attempt--;
+        continue;
+      }
+      const wait = retryDelayMs(policy, attempt, res.status, res.headers.get("Retry-After"));
+      if (wait === undefined || Date.now() + wait >= deadline) return res;
+      await res.body?.cancel();
+      await abortableSleep(wait, signal);
+    }
+  }
+
+  #url(req: RawRequest): URL {
+    // A server URL may carry a path (a proxy in front of several clusters): every request goes below it.
+    const url = new URL(`${this.#transport.conn.server}${req.path}`);
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      if (v !== undefined && v !== "") url.searchParams.set(k, String(v));
+    }
+    return url;
+  }
+
+  async #send(
+    req: RawRequest,
+    url: URL,
+    body: string | undefined,
+    cred: Credential | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const conn = this.#transport.conn;
+    const headers = new Headers(req.headers);
+    headers.set("User-Agent", this.#opts.userAgent);
+    if (!headers.has("Accept")) headers.set("Accept", "application/json");
+    if (conn.disableCompression) headers.set("Accept-Encoding", "identity");
+    if (body !== undefined) headers.set("Content-Type", req.contentType ?? "application/json");
+    if (cred?.token) headers.set("Authorization", `Bearer ${cred.token}`);
+    else if (conn.basicAuth) {
+      const { username, password } = conn.basicAuth;
+      headers.set(
+        "Authorization",
+        `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)))}`,
+      );
+    }
+    if (this.#impersonate) setImpersonationHeaders(headers, this.#impersonate);
     await this.#bucket.take(signal);
     // Watches stream for minutes: they must not hold one of the slots of ordinary requests.
     const release = req.noTimeout ? () => {} : await this.#inFlight.acquire();
@@ -276,9 +393,9 @@ export class KubeClient {
       const res = await fetch(url, {
         method: req.method,
         headers,
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        body,
         signal,
-        client: this.#http,
+        client: this.#transport.httpFor(cred),
       });
       code = res.status;
       return res;
@@ -298,6 +415,32 @@ export class KubeClient {
     if (!res.ok) throw await errorFromResponse(res, `${req.method} ${req.path}`);
     return await res.json() as T;
   }
+}
+
+/** client-go's impersonation headers; extra keys are percent-encoded as the API server expects. */
+function setImpersonationHeaders(headers: Headers, who: Impersonation): void {
+  headers.set("Impersonate-User", who.user);
+  if (who.uid) headers.set("Impersonate-Uid", who.uid);
+  for (const g of who.groups ?? []) headers.append("Impersonate-Group", g);
+  for (const [key, values] of Object.entries(who.extra ?? {})) {
+    for (const v of values) headers.append(`Impersonate-Extra-${encodeURIComponent(key)}`, v);
+  }
+}
+
+/** Waits `ms`; rejects with the signal's reason if it aborts first. */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /**

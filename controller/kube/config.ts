@@ -1,11 +1,30 @@
 /**
- * Loading cluster credentials: a kubeconfig file (with contexts, client
- * certificates, tokens and exec credential plugins) or the in-cluster service
- * account. The result is a `ClusterConnection`, which the client turns into a
- * Deno HTTP client. Nothing here reads the environment itself: callers pass
- * what `main.ts` read, so tests can load configs without touching the process.
+ * Where the operator's cluster credentials come from, in controller-runtime's
+ * order: `--kubeconfig`, then `$KUBECONFIG` (a merged list), then the
+ * in-cluster service account, then `~/.kube/config`. The chosen context
+ * becomes a `ClusterConnection`, which the client turns into requests.
+ *
+ * Every field of the context's cluster and user is either honoured or
+ * refused here, with a `KubeconfigError` naming the field: a field silently
+ * ignored would make the operator act as someone else or go elsewhere.
+ * Nothing here reads the environment itself: callers pass what `main.ts` read.
  */
-import { parse as parseYaml } from "yaml";
+import {
+  type CredentialSource,
+  EXEC_API_VERSIONS,
+  execPlugin,
+  type RunPlugin,
+  staticToken,
+  tokenFile,
+} from "./credentials.ts";
+import {
+  KubeconfigError,
+  loadKubeconfigFiles,
+  type ReadFile,
+  selectContext,
+  type SelectedContext,
+  splitKubeconfigList,
+} from "./kubeconfig.ts";
 
 /** Where to look for credentials. */
 export interface LoadOptions {
@@ -17,219 +36,263 @@ export interface LoadOptions {
   masterUrl?: string;
   /** The process environment, as read by the caller. */
   env: Readonly<Record<string, string | undefined>>;
+  /** The working directory relative kubeconfig paths start from; default `Deno.cwd()`. */
+  cwd?: string;
   /** Reads a file as text; defaults to `Deno.readTextFile`. */
-  readFile?: (path: string) => Promise<string>;
+  readFile?: ReadFile;
   /** Runs an exec credential plugin; defaults to `Deno.Command`. */
-  runPlugin?: (command: string, args: string[], env: Record<string, string>) => Promise<string>;
+  runPlugin?: RunPlugin;
 }
 
-/** Supplies a bearer token per request; may refresh it (rotating files, exec plugins). */
-export type TokenSource = () => Promise<string | undefined>;
+/** Who to act as (`as`, `as-uid`, `as-groups`, `as-user-extra`): sent as Impersonate-* headers. */
+export interface Impersonation {
+  user: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
 
 /** Everything needed to talk to one API server. */
 export interface ClusterConnection {
+  /** The API server URL; a path in it (`https://host/k8s/clusters/c1`) prefixes every request. */
   server: string;
   /** PEM of the cluster CA; absent means the system trust store. */
   caPem?: string;
   clientCertPem?: string;
   clientKeyPem?: string;
-  token?: TokenSource;
-  /** Where it came from, for logs: a file path or `in-cluster`. */
+  /** Token or exec credentials, refreshed as they expire or are refused. */
+  credentials?: CredentialSource;
+  /** `username`/`password` of the kubeconfig (HTTP basic authentication). */
+  basicAuth?: { username: string; password: string };
+  impersonate?: Impersonation;
+  /** `proxy-url`: an HTTP(S) proxy (CONNECT) or a SOCKS5 proxy. */
+  proxy?: Deno.Proxy;
+  /** `disable-compression`: ask for uncompressed responses. */
+  disableCompression?: boolean;
+  /** Where it came from, for logs: file paths and context, or `in-cluster`. */
   source: string;
   /** The namespace of the context, or of the in-cluster service account. */
   namespace?: string;
+  /** Fields kubectl would ignore too (unknown to client-go), for a warning. */
+  ignoredFields?: string[];
 }
 
 const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
-const TOKEN_REREAD_MS = 60_000;
 
-/** Loads credentials the way kubectl does: --kubeconfig, $KUBECONFIG, in-cluster, ~/.kube/config. */
+/** Loads credentials the way controller-runtime's GetConfig does; throws KubeconfigError for bad ones. */
 export async function loadClusterConnection(opts: LoadOptions): Promise<ClusterConnection> {
   const read = opts.readFile ?? ((p: string) => Deno.readTextFile(p));
+  const cwd = opts.cwd ?? Deno.cwd();
   let conn: ClusterConnection;
+  const envList = opts.env.KUBECONFIG ? splitKubeconfigList(opts.env.KUBECONFIG) : [];
   if (opts.kubeconfigPath) {
-    conn = await fromKubeconfigFile(opts.kubeconfigPath, opts, read);
-  } else if (opts.env.KUBECONFIG) {
-    const first = opts.env.KUBECONFIG.split(":").find((p) => p !== "");
-    if (!first) throw new Error("KUBECONFIG is set but names no file");
-    conn = await fromKubeconfigFile(first, opts, read);
+    conn = await fromKubeconfig({ explicitPath: opts.kubeconfigPath, cwd }, opts, read);
+  } else if (envList.length > 0) {
+    conn = await fromKubeconfig({ precedence: envList, cwd }, opts, read);
   } else if (opts.env.KUBERNETES_SERVICE_HOST && opts.env.KUBERNETES_SERVICE_PORT) {
     conn = await inCluster(opts.env.KUBERNETES_SERVICE_HOST, opts.env.KUBERNETES_SERVICE_PORT, read);
   } else if (opts.env.HOME) {
-    conn = await fromKubeconfigFile(`${opts.env.HOME}/.kube/config`, opts, read);
+    conn = await fromKubeconfig({ precedence: [`${opts.env.HOME}/.kube/config`], cwd }, opts, read);
   } else {
-    throw new Error("No kubeconfig found: pass --kubeconfig, set KUBECONFIG, or run in a cluster");
+    throw new KubeconfigError("No kubeconfig found: pass --kubeconfig, set KUBECONFIG, or run in a cluster");
   }
-  return opts.masterUrl ? { ...conn, server: opts.masterUrl } : conn;
+  if (opts.masterUrl) conn = { ...conn, server: checkServer(opts.masterUrl, "--master") };
+  return conn;
 }
 
-async function inCluster(
-  host: string,
-  port: string,
-  read: (p: string) => Promise<string>,
-): Promise<ClusterConnection> {
+async function inCluster(host: string, port: string, read: ReadFile): Promise<ClusterConnection> {
   const hostPart = host.includes(":") ? `[${host}]` : host;
   const [caPem, namespace] = await Promise.all([
-    read(`${SA_DIR}/ca.crt`),
+    read(`${SA_DIR}/ca.crt`).catch((err) => {
+      throw new KubeconfigError(`In-cluster: cannot read ${SA_DIR}/ca.crt: ${(err as Error).message}`);
+    }),
     read(`${SA_DIR}/namespace`).then((s) => s.trim(), () => undefined),
   ]);
   return {
     server: `https://${hostPart}:${port}`,
     caPem,
-    token: fileTokenSource(`${SA_DIR}/token`, read),
+    credentials: tokenFile(`${SA_DIR}/token`, read),
     source: "in-cluster",
     namespace,
   };
 }
 
-/** Re-reads a token file every minute: projected tokens are rotated by the kubelet. */
-function fileTokenSource(path: string, read: (p: string) => Promise<string>): TokenSource {
-  let cached: string | undefined;
-  let readAt = -Infinity;
-  return async () => {
-    if (cached === undefined || Date.now() - readAt > TOKEN_REREAD_MS) {
-      cached = (await read(path)).trim();
-      readAt = Date.now();
-    }
-    return cached;
-  };
-}
-
-interface Named<T> {
-  name: string;
-  [key: string]: unknown;
-  cluster?: T;
-  context?: T;
-  user?: T;
-}
-
-interface KubeconfigCluster {
-  server?: string;
-  "certificate-authority"?: string;
-  "certificate-authority-data"?: string;
-  "insecure-skip-tls-verify"?: boolean;
-}
-
-interface KubeconfigUser {
-  token?: string;
-  tokenFile?: string;
-  "client-certificate"?: string;
-  "client-certificate-data"?: string;
-  "client-key"?: string;
-  "client-key-data"?: string;
-  username?: string;
-  password?: string;
-  exec?: ExecConfig;
-}
-
-interface ExecConfig {
-  command: string;
-  args?: string[];
-  env?: { name: string; value: string }[];
-  apiVersion?: string;
-}
-
-interface KubeconfigContext {
-  cluster: string;
-  user?: string;
-  namespace?: string;
-}
-
-interface Kubeconfig {
-  "current-context"?: string;
-  clusters?: Named<KubeconfigCluster>[];
-  contexts?: Named<KubeconfigContext>[];
-  users?: Named<KubeconfigUser>[];
-}
-
-async function fromKubeconfigFile(
-  path: string,
+async function fromKubeconfig(
+  files: Parameters<typeof loadKubeconfigFiles>[0],
   opts: LoadOptions,
-  read: (p: string) => Promise<string>,
+  read: ReadFile,
 ): Promise<ClusterConnection> {
-  let text: string;
-  try {
-    text = await read(path);
-  } catch (err) {
-    throw new Error(`Cannot read kubeconfig ${path}`, { cause: err });
-  }
-  const doc = parseYaml(text) as Kubeconfig | null;
-  if (!doc || typeof doc !== "object") throw new Error(`Kubeconfig ${path} is empty or not a mapping`);
-  const contextName = opts.context ?? doc["current-context"];
-  if (!contextName) throw new Error(`Kubeconfig ${path} has no current-context; pass --context`);
-  const context = doc.contexts?.find((c) => c.name === contextName)?.context;
-  if (!context) throw new Error(`Kubeconfig ${path} has no context "${contextName}"`);
-  const cluster = doc.clusters?.find((c) => c.name === context.cluster)?.cluster;
-  if (!cluster?.server) throw new Error(`Kubeconfig ${path} has no server for cluster "${context.cluster}"`);
-  const user = doc.users?.find((u) => u.name === context.user)?.user ?? {};
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
-  const resolve = (p: string) => (p.startsWith("/") ? p : `${dir}/${p}`);
-  const fileOrData = async (file?: string, data?: string): Promise<string | undefined> => {
-    if (data) return atob(data);
-    if (file) return await read(resolve(file));
-    return undefined;
-  };
-  if (cluster["insecure-skip-tls-verify"]) {
-    throw new Error(
-      `Kubeconfig ${path}: insecure-skip-tls-verify is not supported; give the cluster's certificate-authority`,
+  const merged = await loadKubeconfigFiles(files, read);
+  const selected = selectContext(merged, opts.context);
+  const conn = await connectionFor(selected, opts, read);
+  conn.source = `${merged.files.join(":")} (context ${selected.contextName})`;
+  conn.ignoredFields = merged.unknownFields;
+  return conn;
+}
+
+/** Turns a selected context into a connection, refusing what cannot be honoured. */
+export async function connectionFor(
+  s: SelectedContext,
+  opts: Pick<LoadOptions, "runPlugin"> = {},
+  read: ReadFile = (p) => Deno.readTextFile(p),
+): Promise<ClusterConnection> {
+  const c = s.cluster;
+  const u = s.user;
+  const cl = `cluster "${s.clusterName}"`;
+  const us = `user "${s.userName}"`;
+  // Deno's HTTP client has no setting for these; going on without them would connect differently.
+  if (c["tls-server-name"]) {
+    throw new KubeconfigError(
+      `Kubeconfig ${cl}: tls-server-name is not supported (Deno's HTTP client cannot set the TLS server name); ` +
+        "use a server URL whose host the certificate names",
     );
   }
-  if (user.username || user.password) {
-    throw new Error(`Kubeconfig ${path}: basic authentication is not supported; use a token or certificate`);
+  if (c["insecure-skip-tls-verify"]) {
+    throw new KubeconfigError(
+      `Kubeconfig ${cl}: insecure-skip-tls-verify is not supported; give the cluster's certificate-authority`,
+    );
   }
-  const conn: ClusterConnection = {
-    server: cluster.server,
-    caPem: await fileOrData(cluster["certificate-authority"], cluster["certificate-authority-data"]),
-    clientCertPem: await fileOrData(user["client-certificate"], user["client-certificate-data"]),
-    clientKeyPem: await fileOrData(user["client-key"], user["client-key-data"]),
-    source: path,
-    namespace: context.namespace,
+  if (u["auth-provider"]) {
+    throw new KubeconfigError(
+      `Kubeconfig ${us}: auth-provider (${u["auth-provider"].name ?? "unnamed"}) is not supported; ` +
+        "use an exec credential plugin (kubelogin, gke-gcloud-auth-plugin, aws eks get-token)",
+    );
+  }
+  const fileOrData = async (field: string, file?: string, data?: string): Promise<string | undefined> => {
+    if (data) {
+      try {
+        return new TextDecoder().decode(Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0)));
+      } catch {
+        throw new KubeconfigError(`Kubeconfig ${field}-data is not valid base64`);
+      }
+    }
+    if (!file) return undefined;
+    try {
+      return await read(file);
+    } catch (err) {
+      throw new KubeconfigError(`Kubeconfig ${field} ${file}: ${(err as Error).message}`);
+    }
   };
-  if (user.token) {
-    const token = user.token;
-    conn.token = () => Promise.resolve(token);
-  } else if (user.tokenFile) {
-    conn.token = fileTokenSource(resolve(user.tokenFile), read);
-  } else if (user.exec) {
-    conn.token = execTokenSource(user.exec, opts);
+  const conn: ClusterConnection = {
+    server: checkServer(c.server!, `Kubeconfig ${cl} server`),
+    caPem: await fileOrData(
+      `${cl} certificate-authority`,
+      c["certificate-authority"],
+      c["certificate-authority-data"],
+    ),
+    clientCertPem: await fileOrData(
+      `${us} client-certificate`,
+      u["client-certificate"],
+      u["client-certificate-data"],
+    ),
+    clientKeyPem: await fileOrData(`${us} client-key`, u["client-key"], u["client-key-data"]),
+    source: s.userFile,
+    namespace: s.context.namespace,
+  };
+  if (c["proxy-url"]) conn.proxy = proxyFor(c["proxy-url"], cl);
+  if (c["disable-compression"]) conn.disableCompression = true;
+  const execApiVersion = u.exec ? checkExec(u.exec, us) : undefined;
+  if (u.as) {
+    conn.impersonate = {
+      user: u.as,
+      uid: u["as-uid"] || undefined,
+      groups: u["as-groups"] ?? [],
+      extra: u["as-user-extra"] ?? {},
+    };
+  }
+  if (u.username || u.password) conn.basicAuth = { username: u.username ?? "", password: u.password ?? "" };
+  // client-go's order: a token file (re-read) over a token; either, or basic auth, sets the Authorization
+  // header, and then an exec plugin is not asked.
+  if (u.tokenFile) {
+    conn.credentials = tokenFile(u.tokenFile, read);
+  } else if (u.token) {
+    conn.credentials = staticToken(u.token);
+  } else if (u.exec && !conn.basicAuth) {
+    conn.credentials = execPlugin({
+      command: u.exec.command!,
+      args: u.exec.args ?? [],
+      env: u.exec.env ?? [],
+      apiVersion: execApiVersion!,
+      installHint: u.exec.installHint,
+      cluster: u.exec.provideClusterInfo ? execClusterInfo(s, conn.caPem) : undefined,
+      user: s.userName,
+    }, opts.runPlugin);
   }
   return conn;
 }
 
-interface ExecCredential {
-  status?: { token?: string; expirationTimestamp?: string };
-}
-
-/** Runs a client-go exec credential plugin and caches its token until it expires. */
-function execTokenSource(exec: ExecConfig, opts: LoadOptions): TokenSource {
-  const run = opts.runPlugin ?? runCommand;
-  let token: string | undefined;
-  let expiresAt = 0;
-  return async () => {
-    if (token !== undefined && Date.now() < expiresAt) return token;
-    const env: Record<string, string> = {};
-    for (const e of exec.env ?? []) env[e.name] = e.value;
-    env.KUBERNETES_EXEC_INFO = JSON.stringify({
-      apiVersion: exec.apiVersion ?? "client.authentication.k8s.io/v1",
-      kind: "ExecCredential",
-      spec: { interactive: false },
-    });
-    const out = await run(exec.command, exec.args ?? [], env);
-    const cred = JSON.parse(out) as ExecCredential;
-    if (!cred.status?.token) throw new Error(`Exec credential plugin ${exec.command} returned no token`);
-    token = cred.status.token;
-    // Without an expiry, ask again in five minutes rather than never.
-    expiresAt = cred.status.expirationTimestamp
-      ? Date.parse(cred.status.expirationTimestamp) - 30_000
-      : Date.now() + 300_000;
-    return token;
-  };
-}
-
-async function runCommand(command: string, args: string[], env: Record<string, string>): Promise<string> {
-  const out = await new Deno.Command(command, { args, env, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(`Exec credential plugin ${command} exited with code ${out.code}`);
+/** The exec plugin's API version, after checking the fields client-go checks. */
+function checkExec(exec: NonNullable<SelectedContext["user"]["exec"]>, us: string): string {
+  const apiVersion = exec.apiVersion!;
+  if (!EXEC_API_VERSIONS.includes(apiVersion)) {
+    throw new KubeconfigError(
+      `Kubeconfig ${us}: exec.apiVersion ${apiVersion} is not supported (${EXEC_API_VERSIONS.join(", ")})`,
+    );
   }
-  return new TextDecoder().decode(out.stdout);
+  // v1beta1 defaults to IfAvailable; v1 makes the kubeconfig say it (client-go's validation).
+  const mode = exec.interactiveMode ?? (apiVersion.endsWith("/v1beta1") ? "IfAvailable" : undefined);
+  if (mode === undefined) {
+    throw new KubeconfigError(`Kubeconfig ${us}: exec.interactiveMode must be set for ${apiVersion}`);
+  }
+  if (mode === "Always") {
+    throw new KubeconfigError(
+      `Kubeconfig ${us}: exec.interactiveMode Always needs a terminal, and the operator has none; ` +
+        "use IfAvailable or Never",
+    );
+  }
+  if (mode !== "IfAvailable" && mode !== "Never") {
+    throw new KubeconfigError(`Kubeconfig ${us}: exec.interactiveMode ${JSON.stringify(mode)} is not valid`);
+  }
+  return apiVersion;
+}
+
+/** `spec.cluster` of KUBERNETES_EXEC_INFO (client-go's Cluster of ExecCredential). */
+function execClusterInfo(s: SelectedContext, caPem: string | undefined): Record<string, unknown> {
+  const c = s.cluster;
+  const info: Record<string, unknown> = { server: c.server };
+  if (caPem) info["certificate-authority-data"] = btoa(caPem);
+  if (c["proxy-url"]) info["proxy-url"] = c["proxy-url"];
+  if (c["disable-compression"]) info["disable-compression"] = true;
+  const ext = c.extensions?.find((e) => e.name === "client.authentication.k8s.io/exec");
+  if (ext) info.config = ext.extension;
+  return info;
+}
+
+function checkServer(server: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new KubeconfigError(`${what} ${JSON.stringify(server)} is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new KubeconfigError(`${what} ${JSON.stringify(server)} is not an http or https URL`);
+  }
+  if (url.search || url.hash) {
+    throw new KubeconfigError(`${what} ${JSON.stringify(server)} has a query or fragment`);
+  }
+  return server.replace(/\/+$/, "");
+}
+
+/** `proxy-url` as Deno's HTTP client takes it: http, https and socks5 as in client-go. */
+function proxyFor(proxyUrl: string, cl: string): Deno.Proxy {
+  let url: URL;
+  try {
+    url = new URL(proxyUrl);
+  } catch {
+    throw new KubeconfigError(`Kubeconfig ${cl}: proxy-url ${JSON.stringify(proxyUrl)} is not a URL`);
+  }
+  const transport = ({ "http:": "http", "https:": "https", "socks5:": "socks5" } as const)[
+    url.protocol as "http:" | "https:" | "socks5:"
+  ];
+  if (!transport) {
+    throw new KubeconfigError(
+      `Kubeconfig ${cl}: proxy-url scheme ${url.protocol} is not supported (http, https, socks5)`,
+    );
+  }
+  const basicAuth = url.username
+    ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }
+    : undefined;
+  const bare = `${url.protocol}//${url.host}`;
+  return basicAuth ? { transport, url: bare, basicAuth } : { transport, url: bare };
 }

@@ -4,10 +4,10 @@
  * identical Events about the same object are sent once per window, so an
  * object stuck in a retry loop does not flood the API server.
  */
-import { Backoff, sleep } from "../cache/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { isAlreadyExists, isTransient } from "../kube/errors.ts";
+import { isAlreadyExists } from "../kube/errors.ts";
 import { Resources } from "../kube/resources.ts";
+import type { RetryPolicy } from "../kube/retry.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { errorMessage, type Logger } from "../log.ts";
 
@@ -25,16 +25,23 @@ export interface EventRecorderOptions {
   /** Identical events about one object are sent once per window. */
   dedupWindowMs?: number;
   now?: () => number;
-  /** Pauses between attempts to send one Event; a new Backoff per Event. */
-  retryBackoff?: () => Backoff;
+  /** How the client retries sending one Event; default EVENT_RETRY. */
+  retry?: RetryPolicy;
 }
 
 const MAX_MESSAGE = 1024;
 /**
- * Attempts per Event when the API server does not answer or answers 429/5xx. With the default backoff
- * they span about 10 s, enough to outlast an API server restart (client-go's recorder also retries).
+ * Events are retried by the client (one mechanism for every request), and also when the API server does not
+ * answer at all: five attempts, 1 s then doubling up to 4 s, span about 10 s, enough to outlast an API server
+ * restart (client-go's recorder also retries). Repeating a create is harmless: every attempt sends the same
+ * name, so one whose answer was lost shows as AlreadyExists.
  */
-const MAX_ATTEMPTS = 5;
+export const EVENT_RETRY: RetryPolicy = {
+  maxAttempts: 5,
+  initialDelayMs: 1_000,
+  maxDelayMs: 4_000,
+  retryNoAnswer: true,
+};
 const PRUNE_AT = 10_000;
 
 /** Records Events about objects. */
@@ -78,24 +85,15 @@ export class EventRecorder {
   }
 
   async #send(obj: KubeObject, type: EventType, reason: string, message: string, now: number): Promise<void> {
-    // Built once: every attempt sends the same name, so one whose answer was lost shows as AlreadyExists.
     const event = this.#eventFor(obj, type, reason, message, now);
-    const backoff = this.#opts.retryBackoff?.() ?? new Backoff(500, 4_000);
-    for (let attempt = 1;; attempt++) {
-      try {
-        await this.#opts.client.create(Resources.events, event);
-        return;
-      } catch (err) {
-        if (attempt > 1 && isAlreadyExists(err)) return;
-        if (attempt < MAX_ATTEMPTS && isTransient(err)) {
-          await sleep(backoff.next());
-          continue;
-        }
-        // A namespace being deleted refuses new events, and an API server gone for long drops them:
-        // Events are best-effort.
-        this.#opts.logger.debug("Could not record event", { reason, attempt, error: errorMessage(err) });
-        return;
-      }
+    try {
+      await this.#opts.client.create(Resources.events, event, { retry: this.#opts.retry ?? EVENT_RETRY });
+    } catch (err) {
+      // The name is ours alone: AlreadyExists means an attempt whose answer was lost did land.
+      if (isAlreadyExists(err)) return;
+      // A namespace being deleted refuses new events, and an API server gone for long drops them:
+      // Events are best-effort.
+      this.#opts.logger.debug("Could not record event", { reason, error: errorMessage(err) });
     }
   }
 

@@ -52,7 +52,8 @@ Deno.test("deno task compile grants the binary what `deno task start` grants, wi
     permissionFlags(start),
     "the compiled binary must run with the permissions and V8 flags `deno task start` runs with " +
       "(in-cluster: --allow-net, --allow-read for the ServiceAccount token and CA, --allow-env, " +
-      "--allow-sys=hostname for the leader-election identity), no more",
+      "--allow-sys=hostname for the leader-election identity; outside: --allow-run for the kubeconfig's " +
+      "exec credential plugin), no more",
   );
   assert.ok(!/--allow-all|-A\b/.test(compile), "no blanket permissions");
   assert.match(compile, /\bmain\.ts$/);
