@@ -68,17 +68,19 @@ export class OperatorProcess implements AsyncDisposable {
   /**
    * Starts the operator with `args` added to the test defaults, and waits until it is ready. It watches
    * only `namespace` (where it also runs), unless `allNamespaces` is set: only for a private control
-   * plane, since on the shared one it would act on every other test's shells.
+   * plane, since on the shared one it would act on every other test's shells. With `kubeconfigEnv`,
+   * `kubeconfig` is passed as $KUBECONFIG (a list) instead of --kubeconfig.
    */
   static async start(
     kubeconfig: string,
     namespace: string,
     args: string[] = [],
-    opts: { allNamespaces?: boolean } = {},
+    opts: { allNamespaces?: boolean; kubeconfigEnv?: boolean } = {},
   ): Promise<OperatorProcess> {
     const bin = Deno.env.get("CLOUDSHELL_OPERATOR_BIN");
     const common = [
-      `--kubeconfig=${kubeconfig}`,
+      // `kubeconfigEnv`: `kubeconfig` is a KUBECONFIG list, given as the environment variable.
+      ...(opts.kubeconfigEnv ? [] : [`--kubeconfig=${kubeconfig}`]),
       ...(opts.allNamespaces ? [] : [`--watch-namespace=${namespace}`]),
       `--operator-namespace=${namespace}`,
       "--leader-elect=false",
@@ -92,6 +94,7 @@ export class OperatorProcess implements AsyncDisposable {
     const [program, programArgs] = bin ? [bin, common] : [Deno.execPath(), startTaskArgs(common)];
     // Under the guard, the operator dies with the test process even if that is killed outright.
     const { child, pid } = await spawnGuarded(program, programArgs, {
+      env: opts.kubeconfigEnv ? { KUBECONFIG: kubeconfig } : undefined,
       stdout: "piped",
       stderr: "piped",
       stdin: "null",

@@ -14,10 +14,16 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `program` with `args`, feeding `stdin` when given. */
-export async function run(program: string, args: string[], stdin?: string): Promise<RunResult> {
+/** Runs `program` with `args`, feeding `stdin` when given, with `env` added to the environment. */
+export async function run(
+  program: string,
+  args: string[],
+  stdin?: string,
+  env?: Record<string, string>,
+): Promise<RunResult> {
   const child = new Deno.Command(program, {
     args,
+    env,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
