@@ -13,6 +13,7 @@ import {
   KubeClient,
   KubeconfigError,
   loadClusterConnection,
+  NO_RETRY,
 } from "./controller/kube/mod.ts";
 import { errorMessage, Logger } from "./controller/log.ts";
 import { parseOptions, UPSTREAM_JOB_TEMPLATE_KEY } from "./controller/options.ts";
@@ -131,7 +132,8 @@ async function main(): Promise<number> {
   });
   // Lease renewals get their own throttle (client-go gives leader election its own rest config): a burst
   // of reconciles must never make the leader miss its renew deadline.
-  const leaseClient = client.withOwnLimits({ qps: LEASE_QPS, burst: LEASE_BURST });
+  // Its own loop retries every retry period, so the client does not retry on top of it.
+  const leaseClient = client.withOwnLimits({ qps: LEASE_QPS, burst: LEASE_BURST, retry: NO_RETRY });
   const identity = defaultIdentity(hostname());
   const events = new EventRecorder({ client, component: COMPONENT, instance: identity, logger });
   const readyLatency = metrics.histogram({
