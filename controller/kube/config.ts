@@ -229,8 +229,8 @@ function checkExec(exec: NonNullable<SelectedContext["user"]["exec"]>, us: strin
       `Kubeconfig ${us}: exec.apiVersion ${apiVersion} is not supported (${EXEC_API_VERSIONS.join(", ")})`,
     );
   }
-  // v1beta1 defaults to IfAvailable; v1 makes the kubeconfig say it (client-go's validation).
-  const mode = exec.interactiveMode ?? (apiVersion.endsWith("/v1beta1") ? "IfAvailable" : undefined);
+  // v1beta1 defaults to IfAvailable when loaded; v1 makes the kubeconfig say it (client-go's validation).
+  const mode = exec.interactiveMode;
   if (mode === undefined) {
     throw new KubeconfigError(`Kubeconfig ${us}: exec.interactiveMode must be set for ${apiVersion}`);
   }

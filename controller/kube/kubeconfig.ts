@@ -373,6 +373,10 @@ function parseFile(text: string, name: string): ParsedFile {
         `${path}.exec`,
         parsed.unknown,
       ) as KubeconfigExec;
+      // client-go's defaulting when it decodes: v1beta1 plugins may prompt if there is a terminal.
+      if (!exec.interactiveMode && exec.apiVersion === "client.authentication.k8s.io/v1beta1") {
+        exec.interactiveMode = "IfAvailable";
+      }
       for (const [i, e] of (exec.env ?? []).entries()) {
         if (
           typeof e !== "object" || e === null || typeof e.name !== "string" || typeof e.value !== "string"

@@ -6,10 +6,24 @@
  */
 import assert from "node:assert/strict";
 import { connectionFor } from "../../controller/kube/config.ts";
-import { KubeconfigError, loadKubeconfigFiles, selectContext } from "../../controller/kube/kubeconfig.ts";
+import {
+  absolute,
+  KubeconfigError,
+  loadKubeconfigFiles,
+  selectContext,
+} from "../../controller/kube/kubeconfig.ts";
 import { run } from "../harness/commands.ts";
 import { controlPlaneBinaries } from "../harness/control_plane.ts";
 import { caseFiles, CORPUS, flattenLikeKubectl, normalize, writeCorpus } from "./_corpus.ts";
+
+/** What client-go's ResolveLocalPaths does to the user stanza of `config view` output before using it. */
+function resolveAsKubectlRuns(view: { users: { user: Record<string, unknown> }[] }, userFile: string): void {
+  const user = view.users[0].user;
+  const dir = userFile.slice(0, userFile.lastIndexOf("/"));
+  if (typeof user.tokenFile === "string") user.tokenFile = absolute(user.tokenFile, dir);
+  const exec = user.exec as { command?: string } | undefined;
+  if (exec?.command?.includes("/")) exec.command = absolute(exec.command, dir);
+}
 
 const PEM = (what: string) => `-----BEGIN ${what}-----\nY29ycHVz\n-----END ${what}-----\n`;
 
@@ -43,6 +57,10 @@ Deno.test("the corpus resolves as kubectl resolves it, field by field", async ()
         (p) => Deno.readTextFile(p),
       );
       const selected = selectContext(merged, c.context);
+      // `config view` prints the exec command and tokenFile as written (it only embeds the files it
+      // flattens); kubectl resolves them when it runs, against the folder of the file that named them. The
+      // live test (tests/e2e/kubeconfig_auth_test.ts) runs kubectl's plugin from elsewhere to prove it.
+      resolveAsKubectlRuns(theirs, selected.userFile);
       assert.deepEqual(normalize(await flattenLikeKubectl(selected)), normalize(theirs), c.name);
 
       if (c.refused) {
