@@ -16,13 +16,16 @@ exe=""
 case $target in *-windows-*) exe=.exe ;; esac
 rm -rf "$stage" && mkdir -p "$stage"
 
-# The permissions and V8 flags of `deno task compile`, without its output and entry point.
-mapfile -t flags < <(deno eval --quiet '
+# The permissions and V8 flags of `deno task compile`, without its output and entry point. (A read loop, not
+# mapfile: macOS's /bin/bash is 3.2.)
+flags=()
+while IFS= read -r flag; do flags+=("${flag%$'\r'}"); done < <(deno eval --quiet '
   const task = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.compile.split(/\s+/);
   for (const a of task.slice(2)) if (!a.startsWith("--output") && a !== "main.ts") console.log(a);')
+[ "${#flags[@]}" -gt 0 ] || { echo "compile: no flags read from deno.json's compile task" >&2; exit 1; }
 deno compile "${flags[@]}" --target "$target" --output "$stage/cloudshell-operator$exe" main.ts
 
-host=$(deno eval --quiet 'console.log(Deno.build.target)')
+host=$(deno eval --quiet 'console.log(Deno.build.target)' | tr -d '\r')
 if [ "$host" = "$target" ]; then
   printed=$("$stage/cloudshell-operator$exe" --version | tr -d '\r')
   [ "$printed" = "$version" ] || { echo "compile: the binary says \"$printed\", expected \"$version\"" >&2; exit 1; }

@@ -48,6 +48,22 @@ Deno.test("the release compiles the five targets, each on a runner of its own pl
     [release.jobs["github-release"].needs].flat().sort(),
     ["binaries", "chart", "version"],
   );
+
+  // The README's download instructions name these assets and these targets.
+  const compileScript = await Deno.readTextFile(`${REPO}hack/release/compile.sh`);
+  assert.match(compileScript, /^name="cloudshell-operator-\$version-\$target"$/m);
+  assert.match(compileScript, /"dist\/\$name\.tar\.gz"/);
+  assert.match(compileScript, /"\$name\.zip"/);
+  const readme = await Deno.readTextFile(`${REPO}README.md`);
+  assert.ok(readme.includes(`releases/download/v$version/cloudshell-operator-$version-$target.tar.gz"`));
+  assert.ok(readme.includes("releases/download/v$version/SHA256SUMS"));
+  assert.ok(readme.includes("sha256sum -c --ignore-missing SHA256SUMS"));
+  assert.ok(readme.includes("cloudshell-operator-<version>.cdx.json") && publish.includes(".cdx.json"));
+  const listed = /^Targets: (.*?)\. /ms.exec(readme)?.[1].replaceAll("\n", " ");
+  assert.deepEqual(
+    [...(listed ?? "").matchAll(/`([^`]+)`/g)].map((m) => m[1]).sort(),
+    matrix.map((m) => m.target).sort(),
+  );
 });
 
 Deno.test("both images are built natively for amd64 and arm64, with provenance, under the chart's names", async () => {
