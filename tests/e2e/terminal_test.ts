@@ -9,9 +9,10 @@ import assert from "node:assert/strict";
 import { OWNER_LABEL } from "../../controller/cloudshell/api.ts";
 import { Resources } from "../../controller/kube/mod.ts";
 import { eventually } from "../harness/cluster.ts";
+import { findBrowser, openTerminalPage } from "../harness/browser.ts";
 import { TtydRefused } from "../harness/ttyd_client.ts";
 import { waitForCloudShell } from "./_operator.ts";
-import { openTerminal, readyShell, terminalCluster, terminalOperator } from "./_terminal.ts";
+import { openTerminal, readyShell, terminalCluster, terminalOperator, testOutputDir } from "./_terminal.ts";
 
 /** A ClusterRole for the exec and logs shells: read pods, exec into them, read their logs. */
 const EXEC_ROLE = "cloudshell-e2e-exec";
@@ -44,6 +45,29 @@ Deno.test("the terminal runs for real: console, exec, logs, once, TTL, client op
     // The token is the projected one, bound to this pod.
     const token = await term.run("cat /var/run/secrets/kubernetes.io/serviceaccount/namespace");
     assert.equal(token.output, ns);
+  });
+
+  const browser = findBrowser();
+  if ("missing" in browser) console.error(`SKIPPED the browser step: ${browser.missing}`);
+  await t.step({
+    name: "in a real browser: the status URL opens the terminal, typed commands run, a screenshot is saved",
+    ignore: "missing" in browser,
+    fn: async () => {
+      const url = await readyShell(client, ns, "browser", { commandAction: "bash" });
+      const screenshot = `${await testOutputDir("terminal")}/terminal.png`;
+      const user = `system:serviceaccount:${ns}:cloudshell-browser`;
+      const page = await openTerminalPage((browser as { chromium: string }).chromium, {
+        url,
+        steps: [
+          { type: "kubectl auth whoami", expect: user },
+          { type: "kubectl get pods", expect: "Running" },
+        ],
+        screenshot,
+      });
+      assert.ok(page.lines.some((l) => l.includes(user)), page.lines.join("\n"));
+      assert.match(page.title, /bash/);
+      assert.ok((await Deno.stat(screenshot)).size > 1000, "the screenshot is empty");
+    },
   });
 
   await t.step("once: one client only, and its exit ends the shell Complete", async () => {

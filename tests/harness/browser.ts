@@ -12,10 +12,11 @@ const DRIVER_MODULES =
 export interface TerminalPagePlan {
   /** The terminal's URL (a CloudShell's `status.accessUrl`; `host:port` means http). */
   url: string;
-  /** Lines to type, each followed by Enter. */
-  type?: string[];
-  /** Text to wait for in the terminal after typing. */
-  expect?: string;
+  /**
+   * What to type, in order: each line is followed by Enter, then the page is watched until `expect`
+   * appears once more than before (so a prompt can say the command is done).
+   */
+  steps?: { type: string; expect?: string }[];
   /** Where to save a PNG of the page at the end. */
   screenshot?: string;
   /** `user:password` for a terminal behind a login (given to the browser as HTTP credentials). */

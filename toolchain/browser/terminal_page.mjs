@@ -4,9 +4,11 @@
 // tests/harness/browser.ts starts it.
 //
 // Input, as JSON on stdin (stdin, so a credential never shows in argv):
-//   { url, chromium, screenshot?, type?: [lines], expect?: text, credential?: "user:password",
+//   { url, chromium, screenshot?, steps?: [{ type: line, expect?: text }], credential?: "user:password",
 //     timeoutMs? }
-// Output, as JSON on stdout: { lines: [terminal rows], title, expectSeen }.
+// Each step types its line and Enter, then waits until the terminal shows `expect` (one more
+// time than before the step), so the next line is typed only when the last command is done.
+// Output, as JSON on stdout: { lines: [terminal rows], title }.
 // The terminal's text is read from xterm.js's buffer (ttyd's page exposes its
 // Terminal as window.term); the canvas it draws is only in the screenshot.
 import { mkdtemp, rm } from "node:fs/promises";
@@ -73,24 +75,19 @@ async function main() {
     // ttyd's page creates the terminal, then the shell's first output (its prompt) arrives.
     await until(page, timeout, "the terminal's first output", (rows) => rows.join("").trim().length > 0);
     await page.locator(".xterm").click();
-    for (const line of plan.type ?? []) {
-      await page.keyboard.type(line, { delay: 10 });
+    for (const step of plan.steps ?? []) {
+      const count = (rows) => rows.join("\n").split(step.expect).length - 1;
+      const before = step.expect ? count(await page.evaluate(terminalRows)) : 0;
+      await page.keyboard.type(step.type, { delay: 10 });
       await page.keyboard.press("Enter");
-    }
-    let expectSeen = false;
-    if (plan.expect) {
-      await until(
-        page,
-        timeout,
-        JSON.stringify(plan.expect),
-        (rows) => rows.join("\n").includes(plan.expect),
-      );
-      expectSeen = true;
+      if (step.expect) {
+        await until(page, timeout, JSON.stringify(step.expect), (rows) => count(rows) > before);
+      }
     }
     const lines = await page.evaluate(terminalRows);
     if (plan.screenshot) await page.screenshot({ path: plan.screenshot });
     const title = await page.title();
-    process.stdout.write(JSON.stringify({ lines, title, expectSeen }) + "\n");
+    process.stdout.write(JSON.stringify({ lines, title }) + "\n");
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });
