@@ -1,6 +1,8 @@
 /**
- * The README's first command: a local control plane, the CRD, the operator
- * from source, and a sample CloudShell whose status is printed until Ready.
+ * The README's first command: a local control plane whose pods really run
+ * (the kubelet stand-in, tests/harness/kubelet), the CRD, the operator from
+ * source, and a sample CloudShell whose status is printed until Ready. Nodes
+ * and node ports are on 127.0.0.1, so the printed URL opens the terminal.
  */
 import { parse as parseYaml } from "yaml";
 import { type CloudShell, CloudShells } from "../controller/cloudshell/api.ts";
@@ -11,7 +13,7 @@ import { installCrd } from "../tests/e2e/_operator.ts";
 const REPO = new URL("../", import.meta.url).pathname;
 const sample = Deno.args[0] ?? `${REPO}samples/local_cluster.yaml`;
 
-const cp = await ControlPlane.start({ verbose: true });
+const cp = await ControlPlane.start({ verbose: true, kubelet: true, nodeIp: "127.0.0.1" });
 const stop = new AbortController();
 let operator: Deno.ChildProcess | undefined;
 const shutdown = async () => {
@@ -33,6 +35,8 @@ try {
       "--operator-namespace=default",
       "--metrics-bind-address=127.0.0.1:8080",
       "--health-probe-bind-address=127.0.0.1:8081",
+      // Where the stand-in serves node ports: the URL in the status opens the terminal as printed.
+      `--node-port-host=${cp.nodeIp}`,
     ]),
     stdout: "inherit",
     stderr: "inherit",
@@ -54,8 +58,13 @@ try {
     if (got.status?.phase === "Ready") break;
     await new Promise((r) => setTimeout(r, 250));
   }
+  const final = await cp.client.get<CloudShell>(CloudShells, cs.metadata.namespace, cs.metadata.name!);
+  if (final.status?.phase === "Ready" && final.status.accessUrl) {
+    console.log(`\nOpen the terminal in a browser: http://${final.status.accessUrl}`);
+    console.log("(a shell where kubectl acts as the CloudShell's own ServiceAccount, with view rights)");
+  }
   console.log(`\nThe cluster keeps running. In another terminal:\n  export KUBECONFIG=${cp.kubeconfigPath}`);
-  console.log("  kubectl get cloudshells -A   (kubectl is in the control plane's bin directory)");
+  console.log(`  ${cp.kubectlPath} get cloudshells -A`);
   console.log("  metrics: http://127.0.0.1:8080/metrics   probes: http://127.0.0.1:8081/readyz");
   console.log("Press Ctrl-C to stop the operator and the cluster.");
   await new Promise(() => {});

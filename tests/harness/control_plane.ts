@@ -73,6 +73,8 @@ export class ControlPlane implements AsyncDisposable {
   readonly apiServerUrl: string;
   /** The fake nodes' InternalIP (loopback): node ports of the kubelet stand-in are served there. */
   readonly nodeIp: string;
+  /** The control plane's kubectl. */
+  readonly kubectlPath: string;
   readonly #processes: Map<string, ManagedProcess>;
   readonly #connection: ClusterConnection;
   readonly #client: KubeClient;
@@ -84,6 +86,7 @@ export class ControlPlane implements AsyncDisposable {
     kubeconfigPath: string,
     apiServerUrl: string,
     nodeIp: string,
+    bin: string,
     processes: Map<string, ManagedProcess>,
     connection: ClusterConnection,
     verbose: boolean,
@@ -92,6 +95,7 @@ export class ControlPlane implements AsyncDisposable {
     this.kubeconfigPath = kubeconfigPath;
     this.apiServerUrl = apiServerUrl;
     this.nodeIp = nodeIp;
+    this.kubectlPath = `${bin}/kubectl`;
     this.#processes = processes;
     this.#connection = connection;
     this.#client = new KubeClient(connection, {
@@ -243,7 +247,16 @@ export class ControlPlane implements AsyncDisposable {
         ["kube-controller-manager", "kube-scheduler", "kwok"].map((n) => processes.get(n)!.start()),
       );
 
-      const cp = new ControlPlane(dir, kubeconfigPath, apiServerUrl, nodeIp, processes, connection, verbose);
+      const cp = new ControlPlane(
+        dir,
+        kubeconfigPath,
+        apiServerUrl,
+        nodeIp,
+        bin,
+        processes,
+        connection,
+        verbose,
+      );
       probe.close();
       await cp.#registerNodes(opts.nodes ?? 2);
       await cp.#waitUntilUsable();
