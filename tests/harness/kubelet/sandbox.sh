@@ -25,24 +25,36 @@ ip link set lo up
 
 # A directory the host lacks (/var/run/secrets/..., /usr/local/kubeconfig) is
 # made inside an overlay of its nearest existing ancestor, so the host's
-# filesystem never changes. Overlay layers live on a tmpfs of this namespace.
+# file system never changes. Overlay layers live on a tmpfs of this namespace.
+# Every mount point is made before the first bind mount: an overlay stacked
+# later would hide the bind mounts below it.
 mkdir -p "$pod/layers"
 mount -t tmpfs -o mode=0700 layers "$pod/layers"
 layer=0
+overlaid=" "
 ensure_dir() {
   [ -d "$1" ] && return 0
   ancestor=$(dirname "$1")
   while [ ! -d "$ancestor" ]; do ancestor=$(dirname "$ancestor"); done
+  # Already inside an overlay of ours: writable without touching the host.
+  for done in $overlaid; do
+    case "$ancestor/" in "$done"/*) mkdir -p "$1"; return 0 ;; esac
+  done
   layer=$((layer + 1))
   mkdir -p "$pod/layers/$layer/upper" "$pod/layers/$layer/work"
   mount -t overlay overlay \
     -o "lowerdir=$ancestor,upperdir=$pod/layers/$layer/upper,workdir=$pod/layers/$layer/work" "$ancestor"
+  overlaid="$overlaid$ancestor "
   mkdir -p "$1"
 }
 tab=$(printf '\t')
+workdir=$(cat "$pod/workdir")
+while IFS="$tab" read -r source target mode; do
+  [ -n "$source" ] && ensure_dir "$target"
+done <"$pod/mounts"
+ensure_dir "$workdir"
 while IFS="$tab" read -r source target mode; do
   [ -n "$source" ] || continue
-  ensure_dir "$target"
   mount --bind "$source" "$target"
   if [ "$mode" = ro ]; then mount -o remount,bind,ro "$target"; fi
 done <"$pod/mounts"
@@ -59,8 +71,6 @@ for _ in $(seq 200); do
 done
 [ -S "$pod/sockets/ports.sock" ] || { echo "sandbox: the network bridge did not start" >&2; exit 127; }
 
-workdir=$(cat "$pod/workdir")
-ensure_dir "$workdir"
 cd "$workdir"
 if [ -s "$pod/user" ]; then
   ids=$(cat "$pod/user")
