@@ -151,6 +151,7 @@ async function main(): Promise<number> {
     workers: opts.workers,
     defaultImage: opts.cloudshellImage,
     clusterRole: opts.kubeconfigClusterRole,
+    allowedEnvValueFrom: new Set(opts.allowedEnvValueFrom),
     nodePortHost: opts.nodePortHost,
     statusGraceMs: opts.pendingStatusDelayMs,
   }, {

@@ -10,6 +10,7 @@
  */
 
 import { Command, CommanderError, Option } from "commander";
+import { OPT_IN_ENV_SOURCES } from "./cloudshell/env_policy.ts";
 import { newFeatureGates } from "./cloudshell/features.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { DurationError, parseDuration } from "./runtime/duration.ts";
@@ -92,6 +93,8 @@ export interface Options {
   readonly cloudshellImage: string;
   /** `--kubeconfig-clusterrole`. */
   readonly kubeconfigClusterRole: string;
+  /** `--allow-env-value-from`: env valueFrom sources that read other objects, allowed anyway. */
+  readonly allowedEnvValueFrom: readonly string[];
   /** `--node-port-host`; undefined means the node's address. */
   readonly nodePortHost: string | undefined;
   /** `--workers`. */
@@ -254,6 +257,10 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
       ["--kubeconfig-clusterrole <name>",
         "ClusterRole bound to a per-CloudShell ServiceAccount when the CloudShell gives no kubeconfig",
         "view"],
+      ["--allow-env-value-from <list>",
+        `spec.env valueFrom sources that read other objects and are allowed anyway, comma-separated: ${
+          OPT_IN_ENV_SOURCES.join(", ")}; fieldRef and resourceFieldRef are always allowed`,
+        "", "none"],
       ["--node-port-host <host>", "external host in NodePort access URLs", "", "the node's address"],
       ["--workers <n>", "CloudShells reconciled concurrently, 1 to 256", "16"],
       ["--pending-status-delay <duration>",
@@ -364,6 +371,7 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
     jobTemplateKey: configMapKey(flags.string("--job-template-key")),
     cloudshellImage: image(flags.string("--cloudshell-image")),
     kubeconfigClusterRole: clusterRoleName(flags.string("--kubeconfig-clusterrole")),
+    allowedEnvValueFrom: envSources(flags.optional("--allow-env-value-from")),
     nodePortHost: host(flags.optional("--node-port-host")),
     workers: integer("--workers", flags.string("--workers"), 1, 256),
     kubeApiQps: positiveNumber("--kube-api-qps", flags.string("--kube-api-qps")),
@@ -509,6 +517,21 @@ function clusterRoleName(text: string): string {
     invalid("--kubeconfig-clusterrole", text, "expected a ClusterRole name");
   }
   return text;
+}
+
+function envSources(text: string | undefined): readonly string[] {
+  if (text === undefined) return Object.freeze([]);
+  const sources = text.split(",").map((s) => s.trim());
+  for (const source of sources) {
+    if (!OPT_IN_ENV_SOURCES.includes(source)) {
+      invalid(
+        "--allow-env-value-from",
+        text,
+        `expected a comma-separated list of ${OPT_IN_ENV_SOURCES.join(", ")}`,
+      );
+    }
+  }
+  return Object.freeze([...new Set(sources)]);
 }
 
 function noSpaces(flag: string, text: string | undefined, expected: string): string | undefined {

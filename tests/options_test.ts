@@ -42,6 +42,7 @@ Deno.test("parseOptions() defaults", () => {
     jobTemplateKey: "job-template.yaml",
     cloudshellImage: "ghcr.io/cloudtty/cloudshell:v0.8.9",
     kubeconfigClusterRole: "view",
+    allowedEnvValueFrom: [],
     nodePortHost: undefined,
     workers: 16,
     kubeApiQps: 50,
@@ -106,6 +107,12 @@ Deno.test("parseOptions() reads each flag", async (t) => {
       ["--kubeconfig-clusterrole", "system:aggregate-to-view"],
       (o) => o.kubeconfigClusterRole,
       "system:aggregate-to-view",
+    ],
+    [["--allow-env-value-from", "secretKeyRef"], (o) => o.allowedEnvValueFrom, ["secretKeyRef"]],
+    [
+      ["--allow-env-value-from=configMapKeyRef,secretKeyRef,configMapKeyRef"],
+      (o) => o.allowedEnvValueFrom,
+      ["configMapKeyRef", "secretKeyRef"],
     ],
     [["--node-port-host", "shell.example.com"], (o) => o.nodePortHost, "shell.example.com"],
     [["--node-port-host", "203.0.113.7"], (o) => o.nodePortHost, "203.0.113.7"],
@@ -434,6 +441,11 @@ Deno.test("parseOptions() rejects bad input with exit code 2, one reason line an
       `Invalid value "" for flag --kubeconfig-clusterrole: expected a ClusterRole name`,
     ],
     [
+      ["--allow-env-value-from", "secretKeyRef,fieldRef"],
+      `Invalid value "secretKeyRef,fieldRef" for flag --allow-env-value-from: expected a comma-separated ` +
+      "list of secretKeyRef, configMapKeyRef, fileKeyRef",
+    ],
+    [
       ["--node-port-host", "http://example.com"],
       `Invalid value "http://example.com" for flag --node-port-host: expected a host name or IP address, ` +
       "without scheme or path",
@@ -483,6 +495,7 @@ Deno.test("parseOptions() --help lists every flag with its default and the known
         "--job-template-key <key>",
         "--cloudshell-image <image>",
         "--kubeconfig-clusterrole <name>",
+        "--allow-env-value-from <list>",
         "--node-port-host <host>",
         "--workers <n>",
         "--kube-api-qps <float>",

@@ -3,7 +3,14 @@
  * compiled template rendered as data, upstream's post-render steps, and the
  * ownerReference that makes the Job go with its CloudShell.
  */
-import { type CloudShell, DEFAULT_COMMAND, TTL_DEADLINE_ANNOTATION, ttlSeconds } from "./api.ts";
+import {
+  childName,
+  type CloudShell,
+  type CloudShellSpec,
+  DEFAULT_COMMAND,
+  TTL_DEADLINE_ANNOTATION,
+  ttlSeconds,
+} from "./api.ts";
 import { ownerReference } from "./children.ts";
 import type { JobLike } from "./observe.ts";
 import {
@@ -45,4 +52,18 @@ export function renderJob(
     job.metadata.annotations = { ...job.metadata.annotations, [TTL_DEADLINE_ANNOTATION]: "true" };
   }
   return job;
+}
+
+/**
+ * Where a shell's kubeconfig comes from: `secretRef.name` with the AllowSecretStoreKubeconfig gate on,
+ * legacy `configmapName` with it off, else the shell's own ServiceAccount.
+ */
+export function kubeconfigSourceOf(
+  spec: CloudShellSpec,
+  name: string,
+  secretStore: boolean,
+): KubeconfigSource {
+  const named = secretStore ? spec.secretRef?.name : spec.configmapName;
+  if (!named) return { kind: "ServiceAccount", serviceAccountName: childName(name) };
+  return { kind: secretStore ? "Secret" : "ConfigMap", name: named };
 }

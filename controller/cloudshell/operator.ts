@@ -26,7 +26,7 @@ import type { JobLike, PodLike } from "./observe.ts";
 import { podChanged, slimCopyChanged } from "./child_updates.ts";
 import { CloudShellReconciler, type ReconcilerSettings } from "./reconciler.ts";
 import { RouteManager } from "./routes.ts";
-import { slimJob, slimNode, slimPod, slimService } from "./slim.ts";
+import { slimCloudShell, slimJob, slimNode, slimPod, slimService } from "./slim.ts";
 import { type ConfigMapLike, TemplateSource } from "./template_source.ts";
 
 /** What the operator is configured with (from flags). */
@@ -80,7 +80,12 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
   const { client, logger } = svc;
   const base = { namespace: config.watchNamespace, metrics: svc.informerMetrics, logger };
   const owned = { ...base, labelSelector: OWNER_LABEL, indexedLabels: [OWNER_LABEL] };
-  const cloudShells = new Informer<CloudShell>(client, CloudShells, base);
+  // Pages of 100: a restart lists every CloudShell, and each may be a few hundred KiB (CRD limits).
+  const cloudShells = new Informer<CloudShell>(client, CloudShells, {
+    ...base,
+    transform: slimCloudShell,
+    pageSize: 100,
+  });
   const jobs = new Informer<JobLike>(client, Resources.jobs, { ...owned, transform: slimJob });
   const pods = new Informer<PodLike>(client, Resources.pods, { ...owned, transform: slimPod });
   const services = new Informer<ServiceLike>(client, Resources.services, {

@@ -39,7 +39,7 @@ import {
 } from "./children.ts";
 import { accessUrl, desiredRoute, routeRefsToRemove } from "./exposure.ts";
 import { ALLOW_SECRET_STORE_KUBECONFIG } from "./features.ts";
-import { renderJob } from "./job.ts";
+import { kubeconfigSourceOf, renderJob } from "./job.ts";
 import { type NodeLike, nodePortAddress } from "./node_address.ts";
 import { hasReadyPod, type JobLike, jobOutcome, type PodLike } from "./observe.ts";
 import { encodeRouteRef, parseRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
@@ -66,6 +66,8 @@ export interface ReconcilerSettings {
   defaultImage: string;
   /** `--kubeconfig-clusterrole`: what a shell without a kubeconfig may do in its namespace. */
   clusterRole: string;
+  /** `--allow-env-value-from`: env valueFrom sources that read other objects and are allowed anyway. */
+  allowedEnvValueFrom?: ReadonlySet<string>;
   /** `--node-port-host`: the host of NodePort URLs; else a Ready node's address. */
   nodePortHost?: string;
   /**
@@ -152,7 +154,9 @@ export class CloudShellReconciler implements Reconciler {
     if (isTerminal(status?.phase)) return await this.#ended(cs);
 
     const spec = cs.spec ?? {};
-    const problem = validateSpec(spec, req.name, req.namespace);
+    const problem = validateSpec(spec, req.name, req.namespace, {
+      allowedEnvValueFrom: this.#d.settings.allowedEnvValueFrom,
+    });
     if (problem) return await this.#report(cs, { ...problem, retry: false });
 
     let job = this.#job(key, cs);
@@ -176,7 +180,7 @@ export class CloudShellReconciler implements Reconciler {
 
     const mode = exposureMode(spec);
     if (!job) {
-      const prepared = await this.#prepareJob(cs);
+      const prepared = this.#prepareJob(cs);
       if ("reason" in prepared) return await this.#report(cs, prepared);
       // The Service goes out together with the Job. It is the slowest create of a new shell (the API
       // server allocates IPs and node ports one Service at a time), and it must be there by the time
@@ -207,7 +211,7 @@ export class CloudShellReconciler implements Reconciler {
       ready: ready ? { status: "True", reason: Reasons.ready, message: `The terminal is ready at ${url}` } : {
         status: "False",
         reason: Reasons.jobCreated,
-        message: "Waiting for the terminal pod to become Ready",
+        message: this.#waitingMessage(cs),
       },
     };
     const requeue: Result = expiresAt === undefined
@@ -254,11 +258,10 @@ export class CloudShellReconciler implements Reconciler {
   }
 
   /** Renders the shell's Job, once its template and kubeconfig are there. */
-  async #prepareJob(cs: CloudShell): Promise<PreparedJob | Problem> {
+  #prepareJob(cs: CloudShell): PreparedJob | Problem {
     const template = this.#d.templates.current();
     if (!template.ok) return { reason: Reasons.templateInvalid, message: template.reason, retry: true };
-    const kubeconfig = await this.#kubeconfigSource(cs);
-    if ("reason" in kubeconfig) return kubeconfig;
+    const kubeconfig = this.#kubeconfigSource(cs);
     try {
       const job = renderJob(template.template, cs, kubeconfig, this.#d.settings.defaultImage);
       return { job, kubeconfig, origin: template.origin };
@@ -316,10 +319,13 @@ export class CloudShellReconciler implements Reconciler {
     }
   }
 
-  /** Where the terminal's kubeconfig comes from, checking that a named Secret or ConfigMap exists. */
-  async #kubeconfigSource(cs: CloudShell): Promise<KubeconfigSource | Problem> {
+  /**
+   * Where the terminal's kubeconfig comes from. A named Secret or ConfigMap is not read, not even its
+   * metadata: the operator holds no right to read tenants' Secrets (deploy/README.md). The kubelet mounts
+   * it; until it exists the pod waits in ContainerCreating, and the shell's WaitingForPod says so.
+   */
+  #kubeconfigSource(cs: CloudShell): KubeconfigSource {
     const spec = cs.spec ?? {};
-    const ns = cs.metadata.namespace!;
     const secretStore = this.#d.gates.enabled(ALLOW_SECRET_STORE_KUBECONFIG);
     const secret = spec.secretRef?.name;
     const configMap = spec.configmapName;
@@ -339,29 +345,20 @@ export class CloudShellReconciler implements Reconciler {
         `secretRef is ignored while the feature gate ${ALLOW_SECRET_STORE_KUBECONFIG} is off; use configmapName`,
       );
     }
-    const named = secretStore
-      ? secret && { kind: "Secret" as const, name: secret }
-      : configMap && { kind: "ConfigMap" as const, name: configMap };
-    if (!named) return { kind: "ServiceAccount", serviceAccountName: childName(cs.metadata.name!) };
-    const type = named.kind === "Secret" ? Resources.secrets : Resources.configMaps;
-    // Metadata only: the operator learns that the kubeconfig exists without ever receiving its bytes.
-    const res = await this.#d.client.request({
-      method: "GET",
-      path: `/api/v1/namespaces/${encodeURIComponent(ns)}/${type.plural}/${encodeURIComponent(named.name)}`,
-      headers: { Accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json" },
-      resource: type.plural,
-    });
-    await res.body?.cancel();
-    if (res.status === 404) {
-      return {
-        reason: Reasons.kubeconfigNotFound,
-        message:
-          `${named.kind} ${named.name} with the kubeconfig (key "config") does not exist in namespace ${ns}`,
-        retry: true,
-      };
-    }
-    if (!res.ok) throw new Error(`Checking ${named.kind} ${ns}/${named.name} failed with HTTP ${res.status}`);
-    return named;
+    return kubeconfigSourceOf(spec, cs.metadata.name!, secretStore);
+  }
+
+  /** Why a shell may wait for its pod, naming the kubeconfig it mounts (the usual culprit when it is missing). */
+  #waitingMessage(cs: CloudShell): string {
+    const source = kubeconfigSourceOf(
+      cs.spec ?? {},
+      cs.metadata.name!,
+      this.#d.gates.enabled(ALLOW_SECRET_STORE_KUBECONFIG),
+    );
+    const waiting = "Waiting for the terminal pod to become Ready";
+    if (source.kind === "ServiceAccount") return waiting;
+    return `${waiting}; it mounts the kubeconfig from ${source.kind} ${source.name} (key "config") and ` +
+      `cannot start before that exists: kubectl describe pod -l ${OWNER_LABEL}=${cs.metadata.name}`;
   }
 
   /** Raises (or drops) the Job's backstop deadline when the TTL of a live shell changed. */

@@ -5,6 +5,7 @@
  * fraction, and with it the cost of freezing and the operator's memory.
  */
 import type { KubeObject, ObjectMeta } from "../kube/types.ts";
+import { type CloudShell, GROUP } from "./api.ts";
 import type { ServiceLike } from "./children.ts";
 import type { NodeLike } from "./node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
@@ -63,5 +64,29 @@ export function slimNode(node: NodeLike): NodeLike {
   return {
     ...base(node),
     status: { addresses: node.status?.addresses, conditions: conditions(node.status?.conditions) },
+  };
+}
+
+/** Annotations under the API group's prefix: the only ones the operator reads on a CloudShell. */
+const OWN_ANNOTATION_PREFIX = `${GROUP}/`;
+
+/**
+ * A CloudShell as the reconciler reads it: its spec and status (both bounded by the CRD schema), and
+ * its identity without labels and without annotations other than the operator's own. Those are the
+ * parts of a CloudShell no schema bounds (up to 256 KiB of annotations, plus kubectl's
+ * last-applied-configuration, which repeats the whole spec), so one tenant's large objects cannot
+ * grow every replica's cache.
+ */
+export function slimCloudShell(cs: CloudShell): CloudShell {
+  const m = meta(cs.metadata);
+  const own = Object.entries(cs.metadata.annotations ?? {}).filter(([k]) =>
+    k.startsWith(OWN_ANNOTATION_PREFIX)
+  );
+  return {
+    apiVersion: cs.apiVersion,
+    kind: cs.kind,
+    metadata: { ...m, labels: undefined, annotations: own.length > 0 ? Object.fromEntries(own) : undefined },
+    spec: cs.spec,
+    status: cs.status,
   };
 }

@@ -13,7 +13,6 @@ export const Reasons = {
   ready: "TerminalReady",
   jobCreated: "WaitingForPod",
   waitingForRoute: "WaitingForRoute",
-  kubeconfigNotFound: "KubeconfigNotFound",
   // The same reason as the Event on the template ConfigMap (templates/README.md).
   templateInvalid: "InvalidJobTemplate",
   jobInvalid: "JobInvalid",

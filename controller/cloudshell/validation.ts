@@ -6,6 +6,7 @@
  * schema cannot express.
  */
 import { type CloudShellSpec, EXPOSURE_MODES, type ExposureMode, exposureMode, routePath } from "./api.ts";
+import { OPT_IN_ENV_SOURCES, refusedEnvSource } from "./env_policy.ts";
 
 /** One problem with a spec: a condition reason and a message for humans. */
 export interface SpecProblem {
@@ -48,8 +49,19 @@ function hostProblem(host: string): string | undefined {
   return undefined;
 }
 
+/** What an administrator allowed beyond the defaults (from flags). */
+export interface SpecPolicy {
+  /** `--allow-env-value-from`: valueFrom sources that read other objects and are allowed anyway. */
+  readonly allowedEnvValueFrom?: ReadonlySet<string>;
+}
+
 /** Returns the first problem of a spec, or undefined when it is valid. */
-export function validateSpec(spec: CloudShellSpec, name: string, namespace: string): SpecProblem | undefined {
+export function validateSpec(
+  spec: CloudShellSpec,
+  name: string,
+  namespace: string,
+  policy: SpecPolicy = {},
+): SpecProblem | undefined {
   if (name.length > MAX_NAME_LENGTH) {
     return {
       reason: "NameTooLong",
@@ -85,6 +97,18 @@ export function validateSpec(spec: CloudShellSpec, name: string, namespace: stri
     return {
       reason: "InvalidEnv",
       message: `env holds ${envBytes} bytes; at most ${MAX_ENV_BYTES} are allowed`,
+    };
+  }
+  const refused = refusedEnvSource(env, policy.allowedEnvValueFrom ?? new Set());
+  if (refused) {
+    const optIn = OPT_IN_ENV_SOURCES.includes(refused.source);
+    return {
+      reason: "EnvSourceNotAllowed",
+      message: `env "${refused.name}" uses valueFrom.${refused.source}, which ` +
+        (optIn
+          ? "reads another object; the operator's administrator has not allowed that " +
+            `(--allow-env-value-from=${refused.source})`
+          : "is not supported; use fieldRef or resourceFieldRef, or a plain value"),
     };
   }
   const options = Object.entries(spec.ttydClientOptions ?? {});

@@ -106,6 +106,8 @@ const CLUSTER_SCOPED = new Set([
   "CustomResourceDefinition",
   "ClusterRole",
   "ClusterRoleBinding",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
 ]);
 
 /** Whether objects of this kind live in a namespace. */

@@ -36,7 +36,6 @@ export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "delete core/services": "releasing the Service of an ended shell",
   "list core/nodes": "node addresses for NodePort URLs",
   "watch core/nodes": "node addresses for NodePort URLs",
-  "get core/secrets": "checking that a kubeconfig Secret exists (metadata only)",
   "create core/events": "Events",
   "create core/serviceaccounts": "the per-shell ServiceAccount",
   "create rbac.authorization.k8s.io/rolebindings": "binding the per-shell ServiceAccount",
@@ -61,10 +60,11 @@ export const NAMESPACE_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "watch core/configmaps:cloudshell-job-template": "the Job template informer",
 };
 
-/** What the legacy ConfigMap kubeconfig (feature gate AllowSecretStoreKubeconfig off) adds, cluster-wide. */
-export const LEGACY_CONFIGMAP_PERMISSIONS: Readonly<Record<Permission, string>> = {
-  "get core/configmaps": "checking that a kubeconfig ConfigMap exists (metadata only)",
-};
+/**
+ * What the legacy ConfigMap kubeconfig (feature gate AllowSecretStoreKubeconfig off) adds, cluster-wide:
+ * nothing, since the operator never reads a kubeconfig Secret or ConfigMap (the kubelet mounts it).
+ */
+export const LEGACY_CONFIGMAP_PERMISSIONS: Readonly<Record<Permission, string>> = {};
 
 /** An RBAC policy rule. */
 export interface PolicyRule {

@@ -19,9 +19,11 @@ import {
   DEPLOY_NAME,
   DEPLOY_NAMESPACE,
   dryRunApply,
+  isNamespaced,
   LEGACY_COMPONENT,
   type Manifest,
   ofKind,
+  parseManifests,
   rebase,
   renderChart,
   renderKustomize,
@@ -52,6 +54,8 @@ Deno.test("deploy/ renders with kustomize into the operator's objects, and every
     sorted([
       "Namespace/cloudshell-system",
       "CustomResourceDefinition/cloudshells.cloudshell.cloudtty.io",
+      "ValidatingAdmissionPolicy/cloudshell-creator-can-read",
+      "ValidatingAdmissionPolicyBinding/cloudshell-creator-can-read",
       "ServiceAccount/cloudshell-operator",
       "ClusterRole/cloudshell-operator",
       "ClusterRoleBinding/cloudshell-operator",
@@ -63,7 +67,7 @@ Deno.test("deploy/ renders with kustomize into the operator's objects, and every
     ]),
   );
   for (const obj of objs.filter((o) => !["Namespace", "CustomResourceDefinition"].includes(o.kind!))) {
-    if (!["ClusterRole", "ClusterRoleBinding"].includes(obj.kind!)) {
+    if (isNamespaced(obj)) {
       assert.equal(obj.metadata.namespace, DEPLOY_NAMESPACE, `${obj.kind} namespace`);
     }
     assert.equal(obj.metadata.labels?.["app.kubernetes.io/name"], DEPLOY_NAME, `${obj.kind} labels`);
@@ -80,13 +84,15 @@ Deno.test("deploy/ renders with kustomize into the operator's objects, and every
   assert.deepEqual(sorted(kustomization.resources), sorted(files), "manifests left out of the kustomization");
 });
 
-Deno.test("the chart's copies of the CRD and the Job template are those of deploy/crd.yaml and templates/", async () => {
+Deno.test("the chart's copies of the CRD, admission policy and Job template are those of deploy/ and templates/", async () => {
   const template = await Deno.readTextFile(`${REPO}templates/job_default.yaml`);
   const crd = await Deno.readTextFile(`${DEPLOY}/crd.yaml`);
+  const policy = await Deno.readTextFile(`${DEPLOY}/admission_policy.yaml`);
   const hint = "copy it again: cp templates/job_default.yaml deploy/chart/files/job-template.yaml; " +
-    "cp deploy/crd.yaml deploy/chart/files/crd.yaml";
+    "cp deploy/crd.yaml deploy/admission_policy.yaml deploy/chart/files/";
   assert.equal(await Deno.readTextFile(`${CHART}/files/job-template.yaml`), template, hint);
   assert.equal(await Deno.readTextFile(`${CHART}/files/crd.yaml`), crd, hint);
+  assert.equal(await Deno.readTextFile(`${CHART}/files/admission_policy.yaml`), policy, hint);
 
   // What reaches the cluster: the template text unchanged (placeholders intact), the CRD's spec unchanged.
   const kustomized = await renderKustomize();
@@ -99,6 +105,19 @@ Deno.test("the chart's copies of the CRD and the Job template are those of deplo
     const rendered = single(objs, "CustomResourceDefinition") as Any;
     assert.deepEqual(rendered.spec, (parseYaml(crd) as Any).spec);
   }
+  // The admission policy and its binding, as deploy/ has them (the chart adds its labels).
+  for (const kind of ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]) {
+    const shipped = parseManifests(policy).find((o) => o.kind === kind) as Any;
+    for (const objs of [kustomized, charted]) {
+      assert.deepEqual((single(objs, kind) as Any).spec, shipped.spec);
+    }
+  }
+  assert.deepEqual(
+    names(await renderChart({ set: ["admissionPolicy.enabled=false"] })).filter((n) =>
+      n.includes("Admission")
+    ),
+    [],
+  );
   const chartCrd = single(charted, "CustomResourceDefinition");
   assert.equal(
     chartCrd.metadata.annotations?.["helm.sh/resource-policy"],

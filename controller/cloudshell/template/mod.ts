@@ -29,6 +29,7 @@ export {
 export {
   DEFAULT_KUBECONFIG_MOUNT_PATH,
   DEFAULT_TOKEN_EXPIRATION_SECONDS,
+  KUBECONFIG_KEY,
   KUBECONFIG_VOLUME,
   type KubeconfigSource,
   postRender,

@@ -32,6 +32,9 @@ export const SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/servic
 /** Lifetime of the projected ServiceAccount token; the kubelet renews it before it expires. */
 export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
 
+/** The key of the kubeconfig in its Secret or ConfigMap (upstream's). */
+export const KUBECONFIG_KEY = "config";
+
 // 0440: readable by root and, when a template sets fsGroup for a non-root user, by that group.
 const KUBECONFIG_FILE_MODE = 0o440;
 
@@ -112,13 +115,30 @@ function applyKubeconfig(job: JobObject, container: JsonObject, source: Kubeconf
 
   switch (source.kind) {
     case "Secret":
-      // Keep the template's own secret settings (defaultMode, items); only the name is the operator's.
-      if (isObject(volume.secret)) volume.secret.secretName = source.name;
-      else setSource(volume, "secret", { secretName: source.name, defaultMode: KUBECONFIG_FILE_MODE });
+      // Keep the template's own secret settings (defaultMode, optional); the name and the keys are the
+      // operator's.
+      if (isObject(volume.secret)) {
+        volume.secret.secretName = source.name;
+        volume.secret.items = kubeconfigItems(volume.secret.items);
+      } else {
+        setSource(volume, "secret", {
+          secretName: source.name,
+          defaultMode: KUBECONFIG_FILE_MODE,
+          items: kubeconfigItems(undefined),
+        });
+      }
       break;
     case "ConfigMap":
-      if (isObject(volume.configMap)) volume.configMap.name = source.name;
-      else setSource(volume, "configMap", { name: source.name, defaultMode: KUBECONFIG_FILE_MODE });
+      if (isObject(volume.configMap)) {
+        volume.configMap.name = source.name;
+        volume.configMap.items = kubeconfigItems(volume.configMap.items);
+      } else {
+        setSource(volume, "configMap", {
+          name: source.name,
+          defaultMode: KUBECONFIG_FILE_MODE,
+          items: kubeconfigItems(undefined),
+        });
+      }
       break;
     case "ServiceAccount":
       setSource(volume, "projected", serviceAccountProjection(source.tokenExpirationSeconds));
@@ -132,6 +152,18 @@ function applyKubeconfig(job: JobObject, container: JsonObject, source: Kubeconf
       }
       break;
   }
+}
+
+/**
+ * The volume items of a kubeconfig Secret or ConfigMap: its `config` key and nothing else, so a shell
+ * pointed at a Secret that holds more (a ServiceAccount token Secret, say) exposes only that one key. The
+ * template's own item for `config` (another file name or mode) is kept; items of other keys are dropped.
+ */
+function kubeconfigItems(templateItems: JsonValue | undefined): JsonObject[] {
+  const own = Array.isArray(templateItems)
+    ? templateItems.filter((item): item is JsonObject => isObject(item) && item.key === KUBECONFIG_KEY)
+    : [];
+  return own.length > 0 ? own : [{ key: KUBECONFIG_KEY, path: KUBECONFIG_KEY }];
 }
 
 function serviceAccountProjection(expirationSeconds = DEFAULT_TOKEN_EXPIRATION_SECONDS): JsonObject {

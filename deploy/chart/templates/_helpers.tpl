@@ -90,18 +90,6 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- join "," $pairs -}}
 {{- end -}}
 
-{{/* "true" when the feature gate AllowSecretStoreKubeconfig ends up off (the legacy ConfigMap kubeconfig). */}}
-{{- define "cloudshell-operator.configMapKubeconfig" -}}
-{{- $off := false -}}
-{{- range $pair := splitList "," (include "cloudshell-operator.featureGates" .) -}}
-{{- $kv := splitList "=" $pair -}}
-{{- if and (eq (len $kv) 2) (eq (trim (index $kv 0)) "AllowSecretStoreKubeconfig") -}}
-{{- $off = eq (lower (trim (index $kv 1))) "false" -}}
-{{- end -}}
-{{- end -}}
-{{- if $off -}}true{{- end -}}
-{{- end -}}
-
 {{/* imagePullSecrets from global.imagePullSecrets and image.pullSecrets (names or {name: ...}). */}}
 {{- define "cloudshell-operator.imagePullSecrets" -}}
 {{- $secrets := concat (.Values.global.imagePullSecrets | default list) (.Values.image.pullSecrets | default list) -}}

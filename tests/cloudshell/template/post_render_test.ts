@@ -174,7 +174,7 @@ Deno.test("Secret kubeconfig: the name is set and the template's secret settings
   });
   assert.deepStrictEqual(volume(job), {
     name: "kubeconfig",
-    secret: { defaultMode: 420, secretName: "other-kubeconfig" },
+    secret: { defaultMode: 420, secretName: "other-kubeconfig", items: [{ key: "config", path: "config" }] },
   });
   assert.equal(podSpec(job).automountServiceAccountToken, false);
   assert.equal(podSpec(job).serviceAccountName, undefined);
@@ -188,8 +188,43 @@ Deno.test("Secret kubeconfig replaces a ConfigMap source of a pre-v0.4 template"
   const job = postRender(rendered(text), VARS, { kubeconfig: SECRET });
   assert.deepStrictEqual(volume(job), {
     name: "kubeconfig",
-    secret: { secretName: "demo-kubeconfig", defaultMode: 0o440 },
+    secret: { secretName: "demo-kubeconfig", defaultMode: 0o440, items: [{ key: "config", path: "config" }] },
   });
+});
+
+Deno.test("a kubeconfig Secret or ConfigMap exposes its config key only, as the template names it", () => {
+  // A template item for `config` keeps its file name and mode; items of other keys are dropped.
+  const text = MINIMAL.replace(
+    "          defaultMode: 420\n",
+    "          defaultMode: 420\n          items:\n          - key: token\n            path: token\n" +
+      "          - key: config\n            path: kubeconfig.yaml\n            mode: 256\n",
+  );
+  const job = postRender(rendered(text), VARS, { kubeconfig: SECRET });
+  assert.deepStrictEqual(volume(job), {
+    name: "kubeconfig",
+    secret: {
+      defaultMode: 420,
+      secretName: "demo-kubeconfig",
+      items: [{ key: "config", path: "kubeconfig.yaml", mode: 256 }],
+    },
+  });
+  // Items that are no list, or name no `config` key, give way to the operator's one item.
+  const only = MINIMAL.replace(
+    "          defaultMode: 420\n",
+    "          items:\n          - key: ca.crt\n            path: ca\n",
+  );
+  assert.deepStrictEqual(volume(postRender(rendered(only), VARS, { kubeconfig: SECRET })).secret, {
+    secretName: "demo-kubeconfig",
+    items: [{ key: "config", path: "config" }],
+  });
+  const cm = MINIMAL.replace(
+    "        secret:\n          defaultMode: 420\n          secretName: {{ .Secret }}\n",
+    "        configMap:\n          name: x\n          items:\n          - key: other\n            path: config\n",
+  );
+  assert.deepStrictEqual(
+    volume(postRender(rendered(cm), VARS, { kubeconfig: { kind: "ConfigMap", name: "kc" } })).configMap,
+    { name: "kc", items: [{ key: "config", path: "config" }] },
+  );
 });
 
 Deno.test("ConfigMap kubeconfig (legacy configmapName) replaces the Secret source", () => {
@@ -198,7 +233,7 @@ Deno.test("ConfigMap kubeconfig (legacy configmapName) replaces the Secret sourc
   });
   assert.deepStrictEqual(volume(job), {
     name: "kubeconfig",
-    configMap: { name: "my-kubeconfig", defaultMode: 0o440 },
+    configMap: { name: "my-kubeconfig", defaultMode: 0o440, items: [{ key: "config", path: "config" }] },
   });
   assert.deepStrictEqual(webTty(job).volumeMounts, [
     { name: "kubeconfig", mountPath: "/usr/local/kubeconfig/", readOnly: true },
@@ -289,7 +324,14 @@ Deno.test("a template without a kubeconfig volume gets one, mounted at upstream'
     .replace(/ {6}volumes:\n[\s\S]*$/, "");
   const job = postRender(rendered(text), VARS, { kubeconfig: SECRET });
   assert.deepStrictEqual(podSpec(job).volumes, [
-    { name: "kubeconfig", secret: { secretName: "demo-kubeconfig", defaultMode: 0o440 } },
+    {
+      name: "kubeconfig",
+      secret: {
+        secretName: "demo-kubeconfig",
+        defaultMode: 0o440,
+        items: [{ key: "config", path: "config" }],
+      },
+    },
   ]);
   assert.deepStrictEqual(webTty(job).volumeMounts, [
     { name: "kubeconfig", mountPath: "/usr/local/kubeconfig/", readOnly: true },
@@ -329,7 +371,7 @@ Deno.test("default template end to end: render, then post-render with a Secret",
   ]);
   assert.deepStrictEqual(volume(job), {
     name: "kubeconfig",
-    secret: { secretName: "demo-kubeconfig", defaultMode: 0o440 },
+    secret: { secretName: "demo-kubeconfig", defaultMode: 0o440, items: [{ key: "config", path: "config" }] },
   });
   assert.equal("activeDeadlineSeconds" in job.spec, false);
   assert.equal(job.spec.backoffLimit, 0);
