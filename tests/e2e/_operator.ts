@@ -4,8 +4,14 @@
  * the compiled binary when CLOUDSHELL_OPERATOR_BIN is set), watching only the
  * test's namespace so test files can share one cluster.
  */
-import { parse as parseYaml } from "yaml";
-import { isNotFound, type KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
+import {
+  isNotFound,
+  type KubeClient,
+  type KubeObject,
+  Resources,
+  type ResourceType,
+} from "../../controller/kube/mod.ts";
 import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
 import { eventually } from "../harness/cluster.ts";
 import { spawnGuarded } from "../harness/process.ts";
@@ -13,8 +19,41 @@ import { startTaskArgs } from "../harness/start_task.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
-/** Applies deploy/crd.yaml with server-side apply and waits until it is Established. */
+/** ValidatingAdmissionPolicies and their bindings (admissionregistration.k8s.io/v1). */
+export const AdmissionPolicies: ResourceType = {
+  group: "admissionregistration.k8s.io",
+  version: "v1",
+  plural: "validatingadmissionpolicies",
+  kind: "ValidatingAdmissionPolicy",
+  namespaced: false,
+};
+export const AdmissionPolicyBindings: ResourceType = {
+  ...AdmissionPolicies,
+  plural: "validatingadmissionpolicybindings",
+  kind: "ValidatingAdmissionPolicyBinding",
+};
+
+/**
+ * Applies deploy/admission_policy.yaml (the policy and its binding) with server-side apply. It is
+ * cluster-wide and the same for every test: an admin passes it, restricted users meet what a real install
+ * gives them. The API server starts enforcing it within a second or so (its policy informer).
+ */
+export async function installAdmissionPolicy(client: KubeClient): Promise<void> {
+  const text = await Deno.readTextFile(`${REPO}deploy/admission_policy.yaml`);
+  for (const doc of parseAllDocuments(text)) {
+    const obj = doc.toJS() as KubeObject | null;
+    if (!obj) continue;
+    const type = obj.kind === AdmissionPolicies.kind ? AdmissionPolicies : AdmissionPolicyBindings;
+    await client.patch(type, undefined, obj.metadata.name!, obj, "apply", { force: true });
+  }
+}
+
+/**
+ * Applies deploy/crd.yaml with server-side apply and waits until it is Established, and installs the
+ * admission policy shipped with it.
+ */
 export async function installCrd(client: KubeClient): Promise<void> {
+  await installAdmissionPolicy(client);
   const crd = parseYaml(await Deno.readTextFile(`${REPO}deploy/crd.yaml`)) as KubeObject;
   await client.patch(Resources.customResourceDefinitions, undefined, crd.metadata.name!, crd, "apply", {
     force: true,
