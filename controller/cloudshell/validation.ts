@@ -2,8 +2,9 @@
  * Checks a CloudShell spec before anything is created, so bad input becomes a
  * `Ready=False` condition with a reason the user can act on, instead of a
  * retry loop against API-server rejections. The CRD schema already enforces
- * types, the exposure-mode enum and non-negative TTLs; these are the rules a
- * schema cannot express.
+ * types, the exposure-mode enum, non-negative TTLs and every size limit; these
+ * are the rules a schema cannot express, and the env and client option limits
+ * again, for a cluster whose CRD was not upgraded.
  */
 import { type CloudShellSpec, EXPOSURE_MODES, type ExposureMode, exposureMode, routePath } from "./api.ts";
 import { OPT_IN_ENV_SOURCES, refusedEnvSource } from "./env_policy.ts";
@@ -20,6 +21,8 @@ export const MAX_ENV_VARS = 128;
 export const MAX_ENV_BYTES = 64 * 1024;
 /** Most ttyd client options. */
 export const MAX_CLIENT_OPTIONS = 64;
+/** Most characters of ttyd client options (keys and values). */
+export const MAX_CLIENT_OPTION_BYTES = 16 * 1024;
 /** Longer names make child names (`cloudshell-<name>`) too long for a Job or Service. */
 export const MAX_NAME_LENGTH = 63 - "cloudshell-".length;
 
@@ -116,6 +119,14 @@ export function validateSpec(
     return {
       reason: "InvalidClientOption",
       message: `ttydClientOptions has ${options.length} entries; at most ${MAX_CLIENT_OPTIONS} are allowed`,
+    };
+  }
+  const optionBytes = options.reduce((sum, [key, value]) => sum + key.length + value.length, 0);
+  if (optionBytes > MAX_CLIENT_OPTION_BYTES) {
+    return {
+      reason: "InvalidClientOption",
+      message:
+        `ttydClientOptions hold ${optionBytes} characters; at most ${MAX_CLIENT_OPTION_BYTES} are allowed`,
     };
   }
   for (const [key, value] of options) {

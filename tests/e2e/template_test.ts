@@ -306,7 +306,11 @@ Deno.test("CloudTTY v0.5's job-temp.yaml ConfigMap works unchanged", async () =>
     { name: "POD_NAME", value: "bbb" },
   ]);
   assert.deepEqual(job.spec.template.spec.volumes, [
-    { name: "kubeconfig", secret: { defaultMode: 420, secretName: "my-kubeconfig" } },
+    // Only the Secret's config key, where CloudTTY's template mounted all of it.
+    {
+      name: "kubeconfig",
+      secret: { defaultMode: 420, secretName: "my-kubeconfig", items: [{ key: "config", path: "config" }] },
+    },
   ]);
 
   const local = await getJob(client, ns, "local");
