@@ -71,8 +71,10 @@ Deno.test("kubectl auth can-i: deploy/'s ServiceAccount holds the listed permiss
 
   // [allowed?, can-i arguments]: the dangerous ones, and the edges of what is granted.
   const checks: [boolean, string[]][] = [
-    [true, ["get", "secrets", "-n", other]],
-    [true, ["get", "secrets", "--all-namespaces"]],
+    // No rule on Secrets at all: a kubeconfig Secret is the kubelet's to mount, never the operator's to read.
+    [false, ["get", "secrets", "-n", other]],
+    [false, ["get", "secrets", "--all-namespaces"]],
+    [false, ["get", "configmaps", "-n", other]],
     [false, ["list", "secrets", "--all-namespaces"]],
     [false, ["list", "secrets", "-n", other]],
     [false, ["watch", "secrets", "--all-namespaces"]],

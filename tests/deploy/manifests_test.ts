@@ -290,12 +290,9 @@ function checkDeployment(objs: readonly Manifest[], what: string): Options {
     clusterRole.has(`bind rbac.authorization.k8s.io/clusterroles:${opts.kubeconfigClusterRole}`),
     `${what}: bind on --kubeconfig-clusterrole`,
   );
-  const legacy = clusterRole.has("get core/configmaps");
-  assert.equal(
-    legacy,
-    !opts.featureGates.enabled(ALLOW_SECRET_STORE_KUBECONFIG),
-    `${what}: ConfigMap rule and gate`,
-  );
+  // Neither kubeconfig source needs a rule: the operator reads no Secret and no ConfigMap of a tenant.
+  assert.ok(!clusterRole.has("get core/configmaps"), `${what}: no ConfigMap rule`);
+  assert.ok(!clusterRole.has("get core/secrets"), `${what}: no Secret rule`);
   return opts;
 }
 
