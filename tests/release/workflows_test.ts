@@ -128,7 +128,17 @@ Deno.test("CI runs .ci/run's command on pull requests, caching the pinned builds
   for (const build of builds) assert.ok(pins.includes(build), `the cache key leaves out ${build}`);
 
   // As root on Debian, as .ci/run expects (apt for Chromium; namespaces for the kubelet stand-in).
-  const job = Object.values(ci.jobs)[0] as unknown as { container: { image: string; options: string } };
+  const job = ci.jobs.test as unknown as { container: { image: string; options: string } };
   assert.match(job.container.image, /^debian:/);
   assert.equal(job.container.options, "--privileged");
+});
+
+Deno.test("CI builds both images for both platforms without pushing, the release's recipes", async () => {
+  const ci = await workflow("ci.yml");
+  const release = await workflow("release.yml");
+  assert.deepEqual(ci.jobs.images.strategy!.matrix, release.jobs.images.strategy!.matrix);
+  const build = ci.jobs.images.steps.find((s) => s.uses?.startsWith("docker/build-push-action@"))!;
+  assert.equal(build.with?.push, false);
+  assert.equal(build.with?.file, "${{ matrix.dockerfile }}");
+  assert.equal(build.with?.platforms, "${{ matrix.platform }}");
 });
