@@ -154,6 +154,12 @@ async function main(): Promise<number> {
     allowedEnvValueFrom: new Set(opts.allowedEnvValueFrom),
     nodePortHost: opts.nodePortHost,
     statusGraceMs: opts.pendingStatusDelayMs,
+    terminal: {
+      checkOrigin: opts.terminalAccess.checkOrigin,
+      pingIntervalSeconds: opts.terminalAccess.pingIntervalSeconds,
+    },
+    credentialMode: opts.terminalAccess.credential,
+    networkPolicy: opts.terminalAccess.networkPolicy,
   }, {
     client,
     logger,

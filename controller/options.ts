@@ -121,10 +121,27 @@ export interface Options {
   readonly shutdownTimeoutMs: number;
   /** `--pending-status-delay`: a new shell's first status waits this long for its terminal to be Ready. */
   readonly pendingStatusDelayMs: number;
+  /** `--terminal-*` and `--network-policy-*`: who may reach a terminal, and how. */
+  readonly terminalAccess: TerminalAccessOptions;
+}
+
+/** How terminals are reached (README, "Access to a terminal"). */
+export interface TerminalAccessOptions {
+  /** `--terminal-check-origin`: ttyd refuses WebSockets from pages of another origin. */
+  readonly checkOrigin: boolean;
+  /** `--terminal-ping-interval`, in whole seconds. */
+  readonly pingIntervalSeconds: number;
+  /** `--terminal-credential`: `generated` gives shells without TTYD_CREDENTIAL a login of their own. */
+  readonly credential: "none" | "generated";
+  /** `--network-policy-cidr`, `--network-policy-namespace`: sources a per-shell NetworkPolicy admits. */
+  readonly networkPolicy: {
+    readonly cidrs: readonly string[];
+    readonly namespaceSelectors: readonly Readonly<Record<string, string>>[];
+  };
 }
 
 const HELP_WIDTH = 100;
-const REPEATABLE = new Set(["--feature-gates"]);
+const REPEATABLE = new Set(["--feature-gates", "--network-policy-cidr", "--network-policy-namespace"]);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -268,6 +285,19 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
       ["--watch-namespace <namespace>", "watch CloudShells in this namespace only", "", "all namespaces"],
       ["--operator-namespace <namespace>", "namespace the operator runs in", context.defaultNamespace],
     ],
+    "Terminal access:": [
+      ["--terminal-check-origin [bool]",
+        "ttyd refuses WebSocket connections whose Origin is not the page's own host", "true"],
+      ["--terminal-credential <mode>",
+        "login for shells without TTYD_CREDENTIAL: none, or generated (per shell, in a Secret it owns)", "none"],
+      ["--terminal-ping-interval <duration>",
+        "WebSocket ping interval of ttyd, below the idle timeouts of proxies", "30s"],
+      ["--network-policy-cidr <cidr>",
+        "repeatable: an IP block allowed to reach terminals; with this or the next flag, each shell gets a " +
+        "NetworkPolicy admitting only these sources, to port 7681"],
+      ["--network-policy-namespace <k=v[,k=v]>",
+        "repeatable: labels of namespaces whose pods may reach terminals (e.g. an ingress controller's)"],
+    ],
     "Leader election:": [
       ["--leader-elect [bool]", "elect a leader so that only one replica acts", "true"],
       ["--leader-elect-lease-duration <duration>",
@@ -388,6 +418,7 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
     operatorNamespace,
     shutdownTimeoutMs: duration("--shutdown-timeout", flags.string("--shutdown-timeout")),
     pendingStatusDelayMs: duration("--pending-status-delay", flags.string("--pending-status-delay")),
+    terminalAccess: terminalAccessOptions(flags),
   });
 }
 
@@ -423,6 +454,55 @@ function leaderElectionOptions(flags: FlagValues, operatorNamespace: string): Le
     );
   }
   return options;
+}
+
+function terminalAccessOptions(flags: FlagValues): TerminalAccessOptions {
+  const originText = flags.flagOrString("--terminal-check-origin");
+  const checkOrigin = parseBool(originText);
+  if (checkOrigin === undefined) invalid("--terminal-check-origin", originText, "expected true or false");
+  const pingText = flags.string("--terminal-ping-interval");
+  const pingMs = duration("--terminal-ping-interval", pingText);
+  if (pingMs % 1000 !== 0) {
+    invalid("--terminal-ping-interval", pingText, "expected whole seconds such as 30s");
+  }
+  return Object.freeze({
+    checkOrigin,
+    pingIntervalSeconds: pingMs / 1000,
+    credential: oneOf("--terminal-credential", flags.string("--terminal-credential"), ["none", "generated"]),
+    networkPolicy: Object.freeze({
+      cidrs: flags.list("--network-policy-cidr").map(cidr),
+      namespaceSelectors: flags.list("--network-policy-namespace").map(labelSelector),
+    }),
+  });
+}
+
+function cidr(text: string): string {
+  const match = /^([0-9.]+|[0-9a-fA-F:]+)\/(\d{1,3})$/.exec(text);
+  const v4 = match?.[1].includes(".");
+  const bits = Number(match?.[2]);
+  const ok = match !== null &&
+    (v4
+      ? match[1].split(".").length === 4 && match[1].split(".").every((o) =>
+        /^\d{1,3}$/.test(o) && Number(o) < 256
+      ) &&
+        bits <= 32
+      : match[1].includes(":") && bits <= 128);
+  if (!ok) invalid("--network-policy-cidr", text, "expected an IP block such as 10.0.0.0/8 or 2001:db8::/32");
+  return text;
+}
+
+function labelSelector(text: string): Readonly<Record<string, string>> {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    const [key, value, ...rest] = pair.split("=");
+    const keyOk = key !== undefined && /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(key);
+    const valueOk = value !== undefined && /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(value);
+    if (!keyOk || !valueOk || rest.length > 0 || key.length > 316 || value.length > 63) {
+      invalid("--network-policy-namespace", text, "expected namespace labels as key=value[,key=value]");
+    }
+    labels[key] = value;
+  }
+  return Object.freeze(labels);
 }
 
 function logLevel(flags: FlagValues): LogLevel {

@@ -63,6 +63,12 @@ Deno.test("parseOptions() defaults", () => {
     operatorNamespace: "cloudshell-system",
     shutdownTimeoutMs: 30_000,
     pendingStatusDelayMs: 30_000,
+    terminalAccess: {
+      checkOrigin: true,
+      credential: "none",
+      pingIntervalSeconds: 30,
+      networkPolicy: { cidrs: [], namespaceSelectors: [] },
+    },
   });
   assert.equal(options.cloudshellImage, DEFAULT_CLOUDSHELL_IMAGE);
   assert.ok(options.featureGates instanceof FeatureGates);
@@ -556,4 +562,41 @@ Deno.test("parseOptions() --help shows the caller's default namespace", () => {
     help.replace(/\s+/g, " "),
     /--operator-namespace <namespace> namespace the operator runs in \(default: team-shells\)/,
   );
+});
+
+Deno.test("parseOptions() terminal access flags", () => {
+  const options = run([
+    "--terminal-check-origin=false",
+    "--terminal-credential=generated",
+    "--terminal-ping-interval=45s",
+    "--network-policy-cidr=10.0.0.0/8",
+    "--network-policy-cidr",
+    "2001:db8::/32",
+    "--network-policy-namespace=kubernetes.io/metadata.name=ingress-nginx",
+    "--network-policy-namespace=team=a,tier=edge",
+  ]);
+  assert.deepEqual(JSON.parse(JSON.stringify(options.terminalAccess)), {
+    checkOrigin: false,
+    credential: "generated",
+    pingIntervalSeconds: 45,
+    networkPolicy: {
+      cidrs: ["10.0.0.0/8", "2001:db8::/32"],
+      namespaceSelectors: [{ "kubernetes.io/metadata.name": "ingress-nginx" }, { team: "a", tier: "edge" }],
+    },
+  });
+  for (
+    const bad of [
+      "--terminal-check-origin=maybe",
+      "--terminal-credential=static",
+      "--terminal-ping-interval=1500ms",
+      "--network-policy-cidr=10.0.0.0",
+      "--network-policy-cidr=300.0.0.0/8",
+      "--network-policy-namespace=team",
+      "--network-policy-namespace=a=b=c",
+    ]
+  ) {
+    const result = parseOptions([bad], CONTEXT);
+    assert.equal(result.kind, "exit", bad);
+    assert.equal(result.kind === "exit" && result.code, 2, bad);
+  }
 });

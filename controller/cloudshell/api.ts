@@ -36,6 +36,9 @@ export const ROUTE_ANNOTATION = "cloudshell.cloudtty.io/route";
  */
 export const TTL_DEADLINE_ANNOTATION = "cloudshell.cloudtty.io/deadline-from-ttl";
 
+/** CloudTTY's env variable for the terminal's login, `user:password` (CloudTTY >= 0.8.7). */
+export const CREDENTIAL_ENV = "TTYD_CREDENTIAL";
+
 /** ttyd's port, in the container and on the Service. */
 export const TTYD_PORT = 7681;
 export const DEFAULT_COMMAND = "bash";
@@ -98,6 +101,8 @@ export interface CloudShellSpec {
   urlArg?: boolean;
   env?: EnvVar[];
   ttydClientOptions?: Record<string, string>;
+  /** Observer terminals: ttyd without `--writable`, so input is ignored. */
+  readOnly?: boolean;
   runAsUser?: string;
   serverBufferSize?: number | string;
 }
@@ -108,6 +113,11 @@ export interface CloudShellStatus {
   lastScheduleTime?: string;
   observedGeneration?: number;
   conditions?: Condition[];
+  /**
+   * The Secret (type `kubernetes.io/basic-auth`, owned by the shell) holding the terminal's login, for an
+   * integrating UI; absent when the terminal needs no login.
+   */
+  credentialSecretName?: string;
 }
 
 /** A CloudShell object. */

@@ -12,6 +12,7 @@ import {
   ttlSeconds,
 } from "./api.ts";
 import { ownerReference } from "./children.ts";
+import { envWithoutPlainCredential } from "./credential.ts";
 import type { JobLike } from "./observe.ts";
 import {
   buildTemplateVars,
@@ -21,12 +22,22 @@ import {
   render,
 } from "./template/mod.ts";
 
+/** Operator-wide ttyd settings (flags `--terminal-check-origin`, `--terminal-ping-interval`). */
+export interface TerminalSettings {
+  /** ttyd `--check-origin`; default true. */
+  readonly checkOrigin?: boolean;
+  /** ttyd `--ping-interval` in seconds; default 30. */
+  readonly pingIntervalSeconds?: number;
+}
+
 /** Renders the Job of a CloudShell; throws TemplateError or RangeError when it cannot. */
 export function renderJob(
   template: CompiledTemplate,
   cs: CloudShell,
   kubeconfig: KubeconfigSource,
   defaultImage: string,
+  terminal: TerminalSettings = {},
+  credentialSecret?: string,
 ): JobLike {
   const spec = cs.spec ?? {};
   const vars = buildTemplateVars({
@@ -39,11 +50,16 @@ export function renderJob(
     secretName: kubeconfig.kind === "Secret" ? kubeconfig.name : "",
     image: spec.image || defaultImage,
     ttydClientOptions: spec.ttydClientOptions,
+    readOnly: spec.readOnly ?? false,
+    checkOrigin: terminal.checkOrigin,
+    pingIntervalSeconds: terminal.pingIntervalSeconds,
   });
   const job = postRender(render(template, vars), vars, {
     image: spec.image,
-    env: spec.env,
+    // A plain TTYD_CREDENTIAL is in the credential Secret; it must not stay in the pod spec.
+    env: envWithoutPlainCredential(spec.env),
     kubeconfig,
+    credentialSecret,
   }) as unknown as JobLike;
   job.metadata.ownerReferences = [ownerReference(cs)];
   // A deadline the template derived from the TTL may follow the TTL; a fixed one (CloudTTY's templates say

@@ -4,10 +4,15 @@
  */
 import type { KubeObject } from "../kube/types.ts";
 import type { Phase } from "./api.ts";
+import { CREDENTIAL_VOLUME } from "./template/mod.ts";
 
 /** A Job, as far as the operator reads it. */
 export interface JobLike extends KubeObject {
-  spec?: { activeDeadlineSeconds?: number | null };
+  spec?: {
+    activeDeadlineSeconds?: number | null;
+    /** Only the terminal-credential volume is kept in caches (slimJob). */
+    template?: { spec?: { volumes?: { name: string; secret?: { secretName?: string } }[] } };
+  };
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
@@ -50,4 +55,9 @@ export function hasReadyPod(pods: readonly PodLike[], job: JobLike): boolean {
     pod.status?.phase === "Running" &&
     pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
   );
+}
+
+/** The Secret with the terminal's login that the Job's pod mounts (immutable once the Job exists). */
+export function credentialSecretOf(job: JobLike): string | undefined {
+  return job.spec?.template?.spec?.volumes?.find((v) => v.name === CREDENTIAL_VOLUME)?.secret?.secretName;
 }

@@ -39,9 +39,17 @@ import {
 } from "./children.ts";
 import { accessUrl, desiredRoute, routeRefsToRemove } from "./exposure.ts";
 import { ALLOW_SECRET_STORE_KUBECONFIG } from "./features.ts";
-import { kubeconfigSourceOf, renderJob } from "./job.ts";
+import { kubeconfigSourceOf, renderJob, type TerminalSettings } from "./job.ts";
+import {
+  buildCredentialSecret,
+  type CredentialMode,
+  credentialPlan,
+  type Login,
+  loginFor,
+} from "./credential.ts";
+import { buildNetworkPolicy, type NetworkPolicySources, wantsNetworkPolicy } from "./network_policy.ts";
 import { type NodeLike, nodePortAddress } from "./node_address.ts";
-import { hasReadyPod, type JobLike, jobOutcome, type PodLike } from "./observe.ts";
+import { credentialSecretOf, hasReadyPod, type JobLike, jobOutcome, type PodLike } from "./observe.ts";
 import { encodeRouteRef, parseRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
 import { buildStatus, type DesiredStatus, Reasons, statusChanged } from "./status.ts";
 import type { CloudShellStatus } from "./api.ts";
@@ -56,6 +64,8 @@ import { activeDeadlineSecondsFor } from "./template/mod.ts";
 interface PreparedJob {
   job: JobLike;
   kubeconfig: KubeconfigSource;
+  /** The login Secret the Job mounts, just created for it. */
+  credentialSecret?: string;
   /** Where the template came from, for the log. */
   origin: string;
 }
@@ -75,6 +85,12 @@ export interface ReconcilerSettings {
    * pods are Ready sooner, so their first status write is already `Ready`.
    */
   statusGraceMs?: number;
+  /** ttyd's Origin check and ping interval. */
+  terminal?: TerminalSettings;
+  /** `--terminal-credential`: a generated login for shells without TTYD_CREDENTIAL. */
+  credentialMode?: CredentialMode;
+  /** `--network-policy-*`: who may reach terminals; absent or empty: no NetworkPolicy. */
+  networkPolicy?: NetworkPolicySources;
 }
 
 /** What the reconciler reads and writes through. */
@@ -119,6 +135,11 @@ export class CloudShellReconciler implements Reconciler {
   /** Children created but maybe not yet in the cache, so a quick second reconcile does not create again. */
   readonly #createdJobs: RecentObjects<JobLike>;
   readonly #createdServices: RecentObjects<ServiceLike>;
+  /**
+   * Login Secrets this process created for shells, so that a Job create that is retried (a name conflict,
+   * a rejected Job) reuses the Secret instead of making one per attempt.
+   */
+  readonly #loginSecrets = new Map<string, { uid: string; login: string; name: string }>();
   /** Routes this process recorded on live shells, to clean up after a shell that vanished unfinalized. */
   readonly #recordedRoutes = new Map<string, RouteRef>();
 
@@ -136,6 +157,7 @@ export class CloudShellReconciler implements Reconciler {
       this.#written.delete(key);
       this.#createdJobs.forget(key);
       this.#createdServices.forget(key);
+      this.#loginSecrets.delete(key);
       // Gone without our finalizer having run: its DELETE raced with the write that added the finalizer
       // (the API server can honour a DELETE that read the object before the finalizer was there). Take
       // out the route we wrote for it, or it would point at nothing forever.
@@ -180,7 +202,7 @@ export class CloudShellReconciler implements Reconciler {
 
     const mode = exposureMode(spec);
     if (!job) {
-      const prepared = this.#prepareJob(cs);
+      const prepared = await this.#prepareJob(cs);
       if ("reason" in prepared) return await this.#report(cs, prepared);
       // The Service goes out together with the Job. It is the slowest create of a new shell (the API
       // server allocates IPs and node ports one Service at a time), and it must be there by the time
@@ -208,6 +230,7 @@ export class CloudShellReconciler implements Reconciler {
       // A URL is published only once it leads to a serving terminal.
       accessUrl: ready ? url : "",
       lastScheduleTime: job.metadata.creationTimestamp,
+      credentialSecretName: credentialSecretOf(job),
       ready: ready ? { status: "True", reason: Reasons.ready, message: `The terminal is ready at ${url}` } : {
         status: "False",
         reason: Reasons.jobCreated,
@@ -258,22 +281,79 @@ export class CloudShellReconciler implements Reconciler {
   }
 
   /** Renders the shell's Job, once its template and kubeconfig are there. */
-  #prepareJob(cs: CloudShell): PreparedJob | Problem {
+  async #prepareJob(cs: CloudShell): Promise<PreparedJob | Problem> {
     const template = this.#d.templates.current();
     if (!template.ok) return { reason: Reasons.templateInvalid, message: template.reason, retry: true };
     const kubeconfig = this.#kubeconfigSource(cs);
-    try {
-      const job = renderJob(template.template, cs, kubeconfig, this.#d.settings.defaultImage);
-      return { job, kubeconfig, origin: template.origin };
-    } catch (err) {
-      return {
-        reason: Reasons.templateInvalid,
-        message: `The Job template (${template.origin}) does not render for this CloudShell: ${
-          errorMessage(err)
-        }`,
-        retry: false,
-      };
+    const plan = credentialPlan(cs.spec ?? {}, this.#d.settings.credentialMode ?? "none");
+    if ("reason" in plan) return { ...plan, retry: false };
+    const login = loginFor(plan);
+    const { defaultImage, terminal } = this.#d.settings;
+    const renderWith = (secret?: string): JobLike | Problem => {
+      try {
+        return renderJob(template.template, cs, kubeconfig, defaultImage, terminal, secret);
+      } catch (err) {
+        return {
+          reason: Reasons.templateInvalid,
+          message: `The Job template (${template.origin}) does not render for this CloudShell: ${
+            errorMessage(err)
+          }`,
+          retry: false,
+        };
+      }
+    };
+    // Rendered before the Secret exists, so a template that fails never leaves Secrets behind.
+    const job = renderWith(login && "pending");
+    if ("reason" in job || !login) {
+      return "reason" in job ? job : { job, kubeconfig, origin: template.origin };
     }
+    const credentialSecret = await this.#createCredentialSecret(cs, login, plan.kind === "generated");
+    const withSecret = renderWith(credentialSecret);
+    if ("reason" in withSecret) return withSecret;
+    return { job: withSecret, kubeconfig, credentialSecret, origin: template.origin };
+  }
+
+  /**
+   * Creates the Secret with the terminal's login, under a generated name: always a new object of ours,
+   * never one that existed. Returns its name.
+   */
+  async #createCredentialSecret(cs: CloudShell, login: Login, generated: boolean): Promise<string> {
+    const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
+    // A digest, so this process never keeps a user's password; a generated login is any generated login.
+    const fingerprint = generated ? "generated" : await sha256(`${login.username}:${login.password}`);
+    const made = this.#loginSecrets.get(key);
+    if (made && made.uid === cs.metadata.uid && made.login === fingerprint) return made.name;
+    const created = await this.#d.client.create(Resources.secrets, buildCredentialSecret(cs, login));
+    this.#loginSecrets.set(key, { uid: cs.metadata.uid!, login: fingerprint, name: created.metadata.name! });
+    return created.metadata.name!;
+  }
+
+  /**
+   * The shell's NetworkPolicy, when the administrator asked for them. One that exists and is not this
+   * shell's (a namesake's, or made to look like ours) is a problem, never adopted: it could admit anyone.
+   */
+  async #ensureNetworkPolicy(cs: CloudShell): Promise<Problem | undefined> {
+    const sources = this.#d.settings.networkPolicy;
+    if (!wantsNetworkPolicy(sources)) return undefined;
+    const policy = buildNetworkPolicy(cs, sources);
+    try {
+      await this.#d.client.create(Resources.networkPolicies, policy);
+      return undefined;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+    const existing = await this.#d.client.get(
+      Resources.networkPolicies,
+      cs.metadata.namespace,
+      policy.metadata.name!,
+    );
+    if (isOwnedBy(existing, cs)) return undefined;
+    return {
+      reason: Reasons.networkPolicyConflict,
+      message:
+        `NetworkPolicy ${policy.metadata.name} exists and is not owned by this CloudShell; delete or rename it`,
+      retry: true,
+    };
   }
 
   async #createJob(
@@ -282,11 +362,14 @@ export class CloudShellReconciler implements Reconciler {
     ctx: ReconcileContext,
   ): Promise<{ job: JobLike } | Problem> {
     const ns = cs.metadata.namespace!;
-    const { job, kubeconfig, origin } = prepared;
+    const { job, kubeconfig, origin, credentialSecret } = prepared;
     const ownAccount = kubeconfig.kind === "ServiceAccount";
     // The pod's ServiceAccount must exist before the Job controller creates the pod; the binding
     // only before anyone uses the token, so it goes out together with the Job.
     if (ownAccount) await ensureServiceAccount(this.#d.client, cs);
+    // The fence goes up before the terminal does.
+    const fenced = await this.#ensureNetworkPolicy(cs);
+    if (fenced) return fenced;
     try {
       const [createdJob] = await Promise.all([
         this.#d.client.create<JobLike>(Resources.jobs, job),
@@ -294,7 +377,11 @@ export class CloudShellReconciler implements Reconciler {
       ]);
       // Kept slim, like the informer's copies: a full Job with its pod template is several kilobytes.
       this.#createdJobs.remember(keyFor(ns, cs.metadata.name!), slimJob(createdJob));
-      ctx.logger.info("Created Job", { job: createdJob.metadata.name, template: origin });
+      ctx.logger.info("Created Job", {
+        job: createdJob.metadata.name,
+        template: origin,
+        login: credentialSecret !== undefined,
+      });
       return { job: createdJob };
     } catch (err) {
       if (isInvalid(err)) {
@@ -486,7 +573,8 @@ export class CloudShellReconciler implements Reconciler {
     }
     await this.#writeStatus(cs, {
       phase: outcome.phase,
-      accessUrl: cs.status?.accessUrl ?? "",
+      // The Service is going: its node port or cluster IP may soon be another shell's.
+      accessUrl: "",
       lastScheduleTime: job?.metadata.creationTimestamp,
       ready: { status: "False", reason: outcome.reason, message: outcome.message },
     });
@@ -598,4 +686,9 @@ export class CloudShellReconciler implements Reconciler {
       throw err;
     }
   }
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

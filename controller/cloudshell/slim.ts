@@ -9,6 +9,7 @@ import { type CloudShell, GROUP } from "./api.ts";
 import type { ServiceLike } from "./children.ts";
 import type { NodeLike } from "./node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
+import { CREDENTIAL_VOLUME } from "./template/mod.ts";
 
 function meta(m: ObjectMeta): ObjectMeta {
   return {
@@ -42,11 +43,21 @@ export function slimPod(pod: PodLike): PodLike {
   };
 }
 
-/** A Job's identity, deadline and conditions. */
+/** A Job's identity, deadline, conditions and the name of its login Secret (status names it). */
 export function slimJob(job: JobLike): JobLike {
+  const credential = job.spec?.template?.spec?.volumes?.find((v) => v.name === CREDENTIAL_VOLUME);
   return {
     ...base(job),
-    spec: { activeDeadlineSeconds: job.spec?.activeDeadlineSeconds },
+    spec: {
+      activeDeadlineSeconds: job.spec?.activeDeadlineSeconds,
+      ...(credential && {
+        template: {
+          spec: {
+            volumes: [{ name: credential.name, secret: { secretName: credential.secret?.secretName } }],
+          },
+        },
+      }),
+    },
     status: { conditions: job.status?.conditions },
   };
 }

@@ -21,6 +21,7 @@ export const Reasons = {
   expired: "Expired",
   completed: "Completed",
   jobFailed: "JobFailed",
+  networkPolicyConflict: "NetworkPolicyConflict",
 } as const;
 
 /** The desired status, without timestamps that only change on transitions. */
@@ -28,6 +29,8 @@ export interface DesiredStatus {
   phase: Phase;
   accessUrl: string;
   lastScheduleTime?: string;
+  /** The login Secret; once named, a status keeps it (the Secret lives as long as the shell). */
+  credentialSecretName?: string;
   ready: { status: "True" | "False"; reason: string; message: string };
 }
 
@@ -62,6 +65,8 @@ export function buildStatus(
   };
   const lastScheduleTime = current?.lastScheduleTime ?? desired.lastScheduleTime;
   if (lastScheduleTime) status.lastScheduleTime = lastScheduleTime;
+  const credentialSecretName = desired.credentialSecretName ?? current?.credentialSecretName;
+  if (credentialSecretName) status.credentialSecretName = credentialSecretName;
   return status;
 }
 
@@ -75,6 +80,7 @@ function canonical(s: CloudShellStatus): string {
     phase: s.phase ?? "",
     accessUrl: s.accessUrl ?? "",
     lastScheduleTime: s.lastScheduleTime ?? "",
+    credentialSecretName: s.credentialSecretName ?? "",
     observedGeneration: s.observedGeneration ?? 0,
     conditions: (s.conditions ?? []).map((c) => [
       c.type,

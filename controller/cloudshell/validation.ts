@@ -8,6 +8,7 @@
  */
 import { type CloudShellSpec, EXPOSURE_MODES, type ExposureMode, exposureMode, routePath } from "./api.ts";
 import { OPT_IN_ENV_SOURCES, refusedEnvSource } from "./env_policy.ts";
+import { credentialPlan } from "./credential.ts";
 
 /** One problem with a spec: a condition reason and a message for humans. */
 export interface SpecProblem {
@@ -143,6 +144,14 @@ export function validateSpec(
         message: `ttydClientOptions key "${key}" is invalid: use letters, digits, '_', '.' and '-'`,
       };
     }
+    if (value.includes("=")) {
+      // ttyd 1.7 splits each --client-option at every "=" and keeps the first two parts, so the value
+      // would arrive cut short; there is no way to escape it.
+      return {
+        reason: "InvalidClientOption",
+        message: `ttydClientOptions "${key}" has '=' in its value, which ttyd would cut off there`,
+      };
+    }
     if (CONTROL_CHARS.test(value)) {
       return {
         reason: "InvalidClientOption",
@@ -150,6 +159,8 @@ export function validateSpec(
       };
     }
   }
+  const credential = credentialPlan(spec, "none");
+  if ("reason" in credential) return credential;
   if (spec.commandAction !== undefined && spec.commandAction.includes("\u0000")) {
     return { reason: "InvalidCommand", message: "commandAction contains a NUL character" };
   }

@@ -42,6 +42,13 @@ export const Resources = {
     kind: "Ingress",
     namespaced: true,
   },
+  networkPolicies: {
+    group: "networking.k8s.io",
+    version: "v1",
+    plural: "networkpolicies",
+    kind: "NetworkPolicy",
+    namespaced: true,
+  },
   roleBindings: {
     group: "rbac.authorization.k8s.io",
     version: "v1",

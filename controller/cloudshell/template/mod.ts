@@ -27,6 +27,8 @@ export {
   validateJob,
 } from "./job.ts";
 export {
+  CREDENTIAL_MOUNT_PATH,
+  CREDENTIAL_VOLUME,
   DEFAULT_KUBECONFIG_MOUNT_PATH,
   DEFAULT_TOKEN_EXPIRATION_SECONDS,
   KUBECONFIG_KEY,
@@ -49,11 +51,13 @@ export {
   buildTemplateVars,
   checkTemplateVars,
   DEFAULT_DEADLINE_GRACE_SECONDS,
+  DEFAULT_PING_INTERVAL_SECONDS,
   isVariableName,
   SAMPLE_TEMPLATE_VARS,
   type TemplateInput,
   type TemplateVars,
   ttydArgsFor,
+  type TtydFlags,
   type VariableKind,
   type VariableName,
   VARIABLES,

@@ -35,6 +35,12 @@ export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
 /** The key of the kubeconfig in its Secret or ConfigMap (upstream's). */
 export const KUBECONFIG_KEY = "config";
 
+/** Name of the Pod volume holding the terminal's login (the operator's Secret), when it has one. */
+export const CREDENTIAL_VOLUME = "terminal-credential";
+
+/** Where the launcher (templates/launcher.sh) reads the login: files `username` and `password`. */
+export const CREDENTIAL_MOUNT_PATH = "/etc/cloudshell/credential";
+
 // 0440: readable by root and, when a template sets fsGroup for a non-root user, by that group.
 const KUBECONFIG_FILE_MODE = 0o440;
 
@@ -59,6 +65,8 @@ export interface PostRenderOptions {
   readonly env?: readonly EnvVar[];
   /** Source of the kubeconfig volume. */
   readonly kubeconfig: KubeconfigSource;
+  /** The Secret with the terminal's login (`username`, `password`), mounted for the launcher. */
+  readonly credentialSecret?: string;
 }
 
 /**
@@ -78,6 +86,7 @@ export function postRender(rendered: JsonObject, vars: TemplateVars, options: Po
   const container = terminalContainer(job);
   if (options.image) container.image = options.image;
   applyKubeconfig(job, container, options.kubeconfig);
+  if (options.credentialSecret) mountCredential(job, container, options.credentialSecret);
   if (options.env && options.env.length > 0) {
     // A JSON round trip copies the entries and drops undefined fields, which JsonValue cannot hold.
     container.env = [
@@ -164,6 +173,32 @@ function kubeconfigItems(templateItems: JsonValue | undefined): JsonObject[] {
     ? templateItems.filter((item): item is JsonObject => isObject(item) && item.key === KUBECONFIG_KEY)
     : [];
   return own.length > 0 ? own : [{ key: KUBECONFIG_KEY, path: KUBECONFIG_KEY }];
+}
+
+function mountCredential(job: JobObject, container: JsonObject, secretName: string): void {
+  const pod = job.spec.template.spec;
+  const volumes = listField(pod, "volumes");
+  const mountsList = listField(container, "volumeMounts");
+  // The operator owns this volume and its path, as it owns the kubeconfig volume.
+  const taken = mounts(container).find((m) =>
+    m.name === CREDENTIAL_VOLUME ||
+    (typeof m.mountPath === "string" && trimSlash(m.mountPath) === CREDENTIAL_MOUNT_PATH)
+  );
+  if (taken !== undefined || volumes.some((v) => isObject(v) && v.name === CREDENTIAL_VOLUME)) {
+    throw new TemplateError(
+      `The template already has a volume "${CREDENTIAL_VOLUME}" or a mount at ${CREDENTIAL_MOUNT_PATH}, ` +
+        "which the operator uses for the terminal's login",
+    );
+  }
+  volumes.push({
+    name: CREDENTIAL_VOLUME,
+    secret: {
+      secretName,
+      defaultMode: KUBECONFIG_FILE_MODE,
+      items: [{ key: "username", path: "username" }, { key: "password", path: "password" }],
+    },
+  });
+  mountsList.push({ name: CREDENTIAL_VOLUME, mountPath: CREDENTIAL_MOUNT_PATH, readOnly: true });
 }
 
 function serviceAccountProjection(expirationSeconds = DEFAULT_TOKEN_EXPIRATION_SECONDS): JsonObject {

@@ -99,6 +99,12 @@ export interface TemplateInput {
   ttydClientOptions?: Readonly<Record<string, string>>;
   /** Overrides {@link DEFAULT_DEADLINE_GRACE_SECONDS}. */
   deadlineGraceSeconds?: number;
+  /** `spec.readOnly`: ttyd without `--writable`. */
+  readOnly?: boolean;
+  /** ttyd `--check-origin`; default true. */
+  checkOrigin?: boolean;
+  /** ttyd `--ping-interval`; default {@link DEFAULT_PING_INTERVAL_SECONDS}. */
+  pingIntervalSeconds?: number;
 }
 
 /**
@@ -114,25 +120,52 @@ export function activeDeadlineSecondsFor(
   return ttlSeconds > 0 ? ttlSeconds + graceSeconds : null;
 }
 
+/** Seconds between ttyd's WebSocket pings: below the 60 s idle timeout of common proxies (nginx). */
+export const DEFAULT_PING_INTERVAL_SECONDS = 30;
+
+/** What the ttyd flags of a CloudShell are made of. */
+export interface TtydFlags {
+  /** `spec.once`: `--once`. */
+  once: boolean;
+  /** `spec.urlArg`: `-a`. */
+  urlArg: boolean;
+  /** `spec.readOnly`: no `--writable`. Default false. */
+  readOnly?: boolean;
+  /** `--check-origin` (the operator's `--terminal-check-origin`). Default true. */
+  checkOrigin?: boolean;
+  /** `--ping-interval`; default {@link DEFAULT_PING_INTERVAL_SECONDS}. */
+  pingIntervalSeconds?: number;
+  /** `spec.ttydClientOptions`: `--client-option key=value` each. */
+  clientOptions?: Readonly<Record<string, string>>;
+}
+
 /**
- * ttyd flags for a CloudShell, one argv item each: `--once`, `-a`, then `--client-option key=value` per
- * client option in key order (sorted so that the same spec always renders the same Job).
- * Throws a RangeError for a client option key that ttyd could not parse back (empty or containing `=`).
+ * ttyd flags for a CloudShell, one argv item each: `--writable` unless read-only, `--check-origin`,
+ * `--ping-interval <s>`, `--once`, `-a`, then `--client-option key=value` per client option in key order
+ * (sorted so that the same spec always renders the same Job). Throws a RangeError for a client option that
+ * ttyd would cut (ttyd splits at every "="; validation reports such values to the user first).
  */
-export function ttydArgsFor(
-  once: boolean,
-  urlArg: boolean,
-  clientOptions: Readonly<Record<string, string>> = {},
-): string[] {
+export function ttydArgsFor(flags: TtydFlags): string[] {
   const args: string[] = [];
-  if (once) args.push("--once");
-  if (urlArg) args.push("-a");
-  for (const key of Object.keys(clientOptions).sort()) {
-    // ttyd splits the option at its first "=", so such a key would silently become another option.
-    if (key === "" || key.includes("=")) {
-      throw new RangeError(`ttyd client option key ${JSON.stringify(key)} must be non-empty and without "="`);
+  if (!flags.readOnly) args.push("--writable");
+  if (flags.checkOrigin ?? true) args.push("--check-origin");
+  const ping = flags.pingIntervalSeconds ?? DEFAULT_PING_INTERVAL_SECONDS;
+  if (!Number.isSafeInteger(ping) || ping < 1) {
+    throw new RangeError("The ping interval must be whole seconds, >= 1");
+  }
+  args.push("--ping-interval", String(ping));
+  if (flags.once) args.push("--once");
+  if (flags.urlArg) args.push("-a");
+  const options = flags.clientOptions ?? {};
+  for (const key of Object.keys(options).sort()) {
+    if (key === "" || key.startsWith("-") || key.includes("=") || options[key].includes("=")) {
+      throw new RangeError(
+        `ttyd client option ${
+          JSON.stringify(key)
+        }: ttyd cuts keys and values at "=" (and a key must not be empty or start with "-")`,
+      );
     }
-    args.push("--client-option", `${key}=${clientOptions[key]}`);
+    args.push("--client-option", `${key}=${options[key]}`);
   }
   return args;
 }
@@ -151,7 +184,14 @@ export function buildTemplateVars(input: TemplateInput): TemplateVars {
     Secret: input.secretName ?? "",
     Image: input.image,
     Launcher: LAUNCHER_SCRIPT,
-    TtydArgs: ttydArgsFor(input.once, input.urlArg, input.ttydClientOptions),
+    TtydArgs: ttydArgsFor({
+      once: input.once,
+      urlArg: input.urlArg,
+      readOnly: input.readOnly,
+      checkOrigin: input.checkOrigin,
+      pingIntervalSeconds: input.pingIntervalSeconds,
+      clientOptions: input.ttydClientOptions,
+    }),
     ActiveDeadlineSeconds: activeDeadlineSecondsFor(ttl, input.deadlineGraceSeconds),
   };
 }

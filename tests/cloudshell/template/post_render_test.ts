@@ -3,6 +3,8 @@ import {
   buildTemplateVars,
   compileJobTemplate,
   compileTemplate,
+  CREDENTIAL_MOUNT_PATH,
+  CREDENTIAL_VOLUME,
   DEFAULT_JOB_TEMPLATE_TEXT,
   type JobObject,
   type JsonObject,
@@ -368,6 +370,10 @@ Deno.test("default template end to end: render, then post-render with a Secret",
     "-c",
     (terminal.command as string[])[2],
     "cloudshell-launcher",
+    "--writable",
+    "--check-origin",
+    "--ping-interval",
+    "30",
   ]);
   assert.deepStrictEqual(volume(job), {
     name: "kubeconfig",
@@ -375,4 +381,45 @@ Deno.test("default template end to end: render, then post-render with a Secret",
   });
   assert.equal("activeDeadlineSeconds" in job.spec, false);
   assert.equal(job.spec.backoffLimit, 0);
+});
+
+Deno.test("a login Secret is mounted where the launcher reads it, and the template may not take its place", async () => {
+  const compiled = compileJobTemplate(DEFAULT_JOB_TEMPLATE_TEXT);
+  const job = postRender(render(compiled, VARS), VARS, {
+    kubeconfig: SECRET,
+    credentialSecret: "demo-login-x1",
+  });
+  const pod = job.spec.template.spec;
+  assert.deepStrictEqual((pod.volumes as JsonObject[]).find((v) => v.name === CREDENTIAL_VOLUME), {
+    name: CREDENTIAL_VOLUME,
+    secret: {
+      secretName: "demo-login-x1",
+      defaultMode: 0o440,
+      items: [{ key: "username", path: "username" }, { key: "password", path: "password" }],
+    },
+  });
+  assert.deepStrictEqual(
+    (webTty(job).volumeMounts as JsonObject[]).find((m) => m.name === CREDENTIAL_VOLUME),
+    {
+      name: CREDENTIAL_VOLUME,
+      mountPath: CREDENTIAL_MOUNT_PATH,
+      readOnly: true,
+    },
+  );
+  const launcher = await Deno.readTextFile(new URL("../../../templates/launcher.sh", import.meta.url));
+  assert.ok(
+    launcher.includes(`credential_dir=${CREDENTIAL_MOUNT_PATH}\n`),
+    "the launcher reads the mount path",
+  );
+
+  const taken = structuredClone(render(compiled, VARS)) as JsonObject;
+  const container = ((taken.spec as JsonObject).template as JsonObject).spec as JsonObject;
+  ((container.containers as JsonObject[])[0].volumeMounts as JsonObject[]).push({
+    name: "mine",
+    mountPath: `${CREDENTIAL_MOUNT_PATH}/`,
+  });
+  assert.throws(
+    () => postRender(taken, VARS, { kubeconfig: SECRET, credentialSecret: "demo-login-x1" }),
+    TemplateError,
+  );
 });

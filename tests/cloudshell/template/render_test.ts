@@ -70,6 +70,10 @@ function expectedDefaultJob(): JsonObject {
               "-c",
               LAUNCHER,
               "cloudshell-launcher",
+              "--writable",
+              "--check-origin",
+              "--ping-interval",
+              "30",
               "--once",
               "-a",
               "--client-option",
@@ -142,7 +146,16 @@ Deno.test("default template without TTL or ttyd options omits the deadline and t
   const expected = expectedDefaultJob();
   const spec = expected.spec as JsonObject;
   delete spec.activeDeadlineSeconds;
-  container(expected).command = ["/bin/sh", "-c", LAUNCHER, "cloudshell-launcher"];
+  container(expected).command = [
+    "/bin/sh",
+    "-c",
+    LAUNCHER,
+    "cloudshell-launcher",
+    "--writable",
+    "--check-origin",
+    "--ping-interval",
+    "30",
+  ];
   assert.deepStrictEqual(job, expected);
   assert.equal("activeDeadlineSeconds" in (job.spec as JsonObject), false);
 });
@@ -573,7 +586,18 @@ Deno.test("buildTemplateVars derives upstream's and the new variables", () => {
     Secret: "demo-kubeconfig",
     Image: "ghcr.io/cloudtty/cloudshell:v0.8.9",
     Launcher: LAUNCHER,
-    TtydArgs: ["--once", "-a", "--client-option", "disableLeaveAlert=true", "--client-option", "fontSize=16"],
+    TtydArgs: [
+      "--writable",
+      "--check-origin",
+      "--ping-interval",
+      "30",
+      "--once",
+      "-a",
+      "--client-option",
+      "disableLeaveAlert=true",
+      "--client-option",
+      "fontSize=16",
+    ],
     ActiveDeadlineSeconds: 900,
   });
   const defaults = buildTemplateVars({
@@ -588,18 +612,33 @@ Deno.test("buildTemplateVars derives upstream's and the new variables", () => {
   assert.equal(defaults.Ttl, 0);
   assert.equal(defaults.Secret, "");
   assert.equal(defaults.ActiveDeadlineSeconds, null);
-  assert.deepStrictEqual(defaults.TtydArgs, []);
+  assert.deepStrictEqual(defaults.TtydArgs, ["--writable", "--check-origin", "--ping-interval", "30"]);
 });
 
 Deno.test("ttyd arguments and deadlines", () => {
-  assert.deepStrictEqual(ttydArgsFor(false, false, { b: "x|y", a: "1=2" }), [
+  const flags = { once: false, urlArg: false };
+  assert.deepStrictEqual(ttydArgsFor({ ...flags, clientOptions: { b: "x|y", a: "1" } }), [
+    "--writable",
+    "--check-origin",
+    "--ping-interval",
+    "30",
     "--client-option",
-    "a=1=2",
+    "a=1",
     "--client-option",
     "b=x|y",
   ]);
-  assert.throws(() => ttydArgsFor(false, false, { "a=b": "c" }), RangeError);
-  assert.throws(() => ttydArgsFor(false, false, { "": "c" }), RangeError);
+  assert.deepStrictEqual(
+    ttydArgsFor({ once: true, urlArg: true, readOnly: true, checkOrigin: false, pingIntervalSeconds: 5 }),
+    ["--ping-interval", "5", "--once", "-a"],
+  );
+  // ttyd cuts keys and values at "=": refused rather than mangled.
+  const bad: Record<string, string>[] = [{ "a=b": "c" }, { "": "c" }, { "-x": "c" }, {
+    titleFixed: "QA=Shell",
+  }];
+  for (const clientOptions of bad) {
+    assert.throws(() => ttydArgsFor({ ...flags, clientOptions }), RangeError);
+  }
+  assert.throws(() => ttydArgsFor({ ...flags, pingIntervalSeconds: 0 }), RangeError);
   assert.equal(activeDeadlineSecondsFor(0), null);
   assert.equal(activeDeadlineSecondsFor(60), 360);
   assert.equal(activeDeadlineSecondsFor(60, 0), 60);
@@ -625,8 +664,12 @@ Deno.test("the README's example template compiles and renders as it says", () =>
   assert.deepStrictEqual(terminal.command, [
     "/bin/sh",
     "-c",
-    'exec ttyd --writable --port 7681 "$@" sh -c "$COMMAND"',
+    'exec ttyd --port 7681 "$@" sh -c "$COMMAND"',
     "launcher",
+    "--writable",
+    "--check-origin",
+    "--ping-interval",
+    "30",
     "--once",
     "--client-option",
     "fontSize=16",

@@ -1,0 +1,138 @@
+/**
+ * The launcher (templates/launcher.sh) with the real, pinned ttyd, run as the built-in template runs it:
+ * `/bin/sh -c <launcher> cloudshell-launcher <ttyd flags>` with COMMAND in the environment. Each test adds
+ * `-p <free port> -i lo` after the operator's flags, so ttyd listens on loopback only.
+ */
+import assert from "node:assert/strict";
+import { ttydBinaries } from "../harness/commands.ts";
+import { freePort, spawnGuarded } from "../harness/process.ts";
+import { TtydRefused, TtydSession } from "../harness/ttyd_client.ts";
+import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
+
+interface Launched {
+  page: string;
+  pid: number;
+  status: Promise<Deno.CommandStatus>;
+}
+
+async function withLauncher(
+  command: string,
+  flags: string[],
+  fn: (t: Launched) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const port = freePort();
+  const path = `${await ttydBinaries()}:${Deno.env.get("PATH")}`;
+  const { child, pid } = await spawnGuarded(
+    "/bin/sh",
+    ["-c", LAUNCHER_SCRIPT, "cloudshell-launcher", ...flags, "-p", String(port), "-i", "lo"],
+    {
+      stdout: "null",
+      stderr: "null",
+      env: { PATH: path, COMMAND: command, PS1: "$ ", ...env },
+      clearEnv: true,
+    },
+  );
+  const status = child.status;
+  try {
+    const page = `127.0.0.1:${port}`;
+    for (let i = 0; i < 200; i++) {
+      const ok = await fetch(`http://${page}/`).then(
+        async (r) => (await r.body?.cancel(), true),
+        () => false,
+      );
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await fn({ page, pid, status });
+  } finally {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* already gone */ }
+    await status;
+  }
+}
+
+Deno.test("launcher: a writable shell runs the command, and ttyd's pings keep the socket alive", async () => {
+  await withLauncher("sh", ["--writable", "--ping-interval", "30"], async ({ page }) => {
+    await using term = await TtydSession.connect(page);
+    assert.deepEqual(await term.run("echo $((6*7))"), { output: "42", code: 0 });
+  });
+});
+
+Deno.test("launcher: without --writable the terminal ignores input", async () => {
+  await withLauncher("echo ready; exec sh", [], async ({ page }) => {
+    await using term = await TtydSession.connect(page);
+    await term.waitFor("ready");
+    term.type("echo typed-$((1+1))");
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.doesNotMatch(term.text(), /typed-2/);
+  });
+});
+
+Deno.test("launcher: URL arguments reach the command, appended or as $@", async () => {
+  // A command that exits at once may lose its output in ttyd; these stay until the test ends.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/show-args`, '#!/bin/sh\necho "args $*"\nexec sleep 60\n', {
+      mode: 0o755,
+    });
+    await withLauncher(`${dir}/show-args`, ["-a"], async ({ page }) => {
+      await using term = await TtydSession.connect(`${page}/?arg=one&arg=two%20three`);
+      await term.waitFor("args one two three");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  await withLauncher('echo "n=$# first=$1"; exec sleep 60', ["--url-arg"], async ({ page }) => {
+    await using term = await TtydSession.connect(`${page}/?arg=a%20b&arg=c`);
+    await term.waitFor("n=2 first=a b");
+  });
+});
+
+Deno.test("launcher: --check-origin refuses another site's page", async () => {
+  await withLauncher("sh", ["--writable", "--check-origin"], async ({ page }) => {
+    await assert.rejects(TtydSession.connect(page, { origin: "https://evil.example.com" }), TtydRefused);
+    await using term = await TtydSession.connect(page); // the page's own origin
+    assert.equal((await term.run("echo in")).output, "in");
+  });
+});
+
+Deno.test("launcher: TTYD_CREDENTIAL from the environment requires the login and stays out of sessions", async () => {
+  await withLauncher("sh", ["--writable"], async ({ page }) => {
+    await assert.rejects(TtydSession.connect(page), TtydRefused);
+    await assert.rejects(TtydSession.connect(page, { credential: "qa:wrong" }), TtydRefused);
+    await using term = await TtydSession.connect(page, { credential: "qa:s3cret" });
+    assert.equal((await term.run('echo "[${TTYD_CREDENTIAL:-}]"')).output, "[]");
+  }, { TTYD_CREDENTIAL: "qa:s3cret" });
+});
+
+Deno.test("launcher: listens on IPv6 loopback too, where the host has IPv6", async () => {
+  if (!(await Deno.stat("/proc/net/if_inet6").then(() => true, () => false))) return;
+  await withLauncher("sh", ["--writable"], async ({ page }) => {
+    const port = page.split(":")[1];
+    await using term = await TtydSession.connect(`[::1]:${port}`);
+    assert.equal((await term.run("echo v6")).output, "v6");
+  });
+});
+
+Deno.test("launcher: SIGTERM tells each session it ended before ttyd stops", async () => {
+  await withLauncher("sh", ["--writable"], async ({ page, pid, status }) => {
+    const term = await TtydSession.connect(page);
+    await term.run("true");
+    Deno.kill(pid, "SIGTERM");
+    await term.closed();
+    // ttyd's page keeps its "Press Enter to Reconnect" overlay; the terminal above it says why.
+    assert.match(term.text(), /This session has ended/);
+    await status;
+  });
+});
+
+Deno.test("launcher: with --once the container exits 0 after the one client left", async () => {
+  await withLauncher("sh", ["--writable", "--once"], async ({ page, status }) => {
+    const term = await TtydSession.connect(page);
+    await term.run("true");
+    await term.close();
+    assert.equal((await status).code, 0);
+  });
+});
