@@ -73,6 +73,9 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
     `--leader-elect-resource-namespace=${opNs}`,
     // Read node addresses, as a default install does.
     "--node-port-host=",
+    // A generated login Secret and a NetworkPolicy for every shell.
+    "--terminal-credential=generated",
+    "--network-policy-cidr=10.0.0.0/8",
   ];
   const logs: string[] = [];
   let legacyObjects: Manifest[] = [];
@@ -101,6 +104,13 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
       stringData: { config: "apiVersion: v1\nkind: Config\n" },
     } as KubeObject);
 
+    await client.create(Resources.networkPolicies, {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: childName("policy-taken"), namespace: ns },
+      spec: { podSelector: {}, ingress: [{}] },
+    } as KubeObject);
+
     const ingress = { exposureMode: "Ingress", ingressConfig: { ingressName: "shells" } };
     const mesh = {
       exposureMode: "VirtualService",
@@ -116,10 +126,25 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
       createCloudShell(client, ns, "expire", { ttlSecondsAfterStarted: 3 }),
       createCloudShell(client, ns, "taken", {}),
       createCloudShell(client, ns, "svc-taken", { exposureMode: "ClusterIP" }),
+      createCloudShell(client, ns, "policy-taken", {}),
     ]);
 
     const np = await waitForCloudShell(client, ns, "np", "Ready", isReady);
     assert.match(np.status?.accessUrl ?? "", /^\d+\.\d+\.\d+\.\d+:\d+\?ttl=3600$/, "a node's address");
+    const login = await client.get(Resources.secrets, ns, np.status?.credentialSecretName ?? "");
+    assert.equal(
+      login.metadata.ownerReferences?.[0]?.uid,
+      np.metadata.uid,
+      "the login Secret is the shell's",
+    );
+    await client.get(Resources.networkPolicies, ns, childName("np"));
+    await waitForCloudShell(
+      client,
+      ns,
+      "policy-taken",
+      "NetworkPolicyConflict",
+      (cs) => readyCondition(cs)?.reason === "NetworkPolicyConflict",
+    );
     for (const name of ["web-a", "web-b", "mesh-a", "mesh-b"]) {
       await waitForCloudShell(client, ns, name, "Ready", isReady);
     }
@@ -182,8 +207,22 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
     await client.delete(CloudShells, ns, "mesh-b");
     await waitForGone(client, Resources.ingresses, ns, "shells");
     await waitForGone(client, VirtualServices, ns, "shells");
-    for (const name of ["np", "taken", "svc-taken", "expire"]) await client.delete(CloudShells, ns, name);
-    for (const name of ["web-a", "web-b", "mesh-a", "mesh-b", "np", "taken", "svc-taken", "expire"]) {
+    for (const name of ["np", "taken", "svc-taken", "expire", "policy-taken"]) {
+      await client.delete(CloudShells, ns, name);
+    }
+    for (
+      const name of [
+        "web-a",
+        "web-b",
+        "mesh-a",
+        "mesh-b",
+        "np",
+        "taken",
+        "svc-taken",
+        "expire",
+        "policy-taken",
+      ]
+    ) {
       await waitForGone(client, CloudShells, ns, name);
     }
     logs.push(...op.logs());
@@ -251,7 +290,12 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
     );
     used.add(p);
     // A tenant's kubeconfig is the kubelet's to mount; the operator never asks for it, not even its metadata.
-    assert.ok(r.attributes.resource !== "secrets", `the operator requested a Secret: ${p}`);
+    // It creates login Secrets, under generated names, and never reads one back.
+    assert.ok(
+      r.attributes.resource !== "secrets" ||
+        (r.attributes.verb === "create" && r.attributes.name === undefined),
+      `the operator requested a Secret: ${p}`,
+    );
     assert.ok(
       r.attributes.resource !== "configmaps" || r.attributes.namespace === opNs,
       `the operator requested a ConfigMap outside its namespace: ${p}`,

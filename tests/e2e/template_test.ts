@@ -128,6 +128,10 @@ Deno.test("template edits apply to new shells only; a broken edit is rejected an
     assert.equal(envOf(job).COMMAND, command);
     assert.deepEqual(terminal(job).command?.slice(3), [
       "cloudshell-launcher",
+      "--writable",
+      "--check-origin",
+      "--ping-interval",
+      "30",
       "--client-option",
       "fontSize=16",
       "--client-option",
