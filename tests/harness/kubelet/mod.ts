@@ -38,6 +38,21 @@ export interface KubeletOptions {
   log?: (msg: string) => void;
 }
 
+/** Fails with a clear message where pods cannot get namespaces of their own (not root, no unshare). */
+async function checkNamespaces(): Promise<void> {
+  const out = await new Deno.Command("unshare", {
+    args: ["--mount", "--net", "--uts", "--pid", "--fork", "--mount-proc", "ip", "link", "set", "lo", "up"],
+    stdout: "null",
+    stderr: "piped",
+  }).output().catch((err) => ({ success: false, stderr: new TextEncoder().encode(String(err)) }));
+  if (!out.success) {
+    throw new Error(
+      "The kubelet stand-in runs each pod in namespaces of its own and needs root (CAP_SYS_ADMIN), " +
+        `util-linux's unshare and iproute2's ip: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+}
+
 /** The running stand-in. Dispose of it to stop every pod and close every port. */
 export class KubeletStandIn implements AsyncDisposable {
   readonly #host: PodHost;
@@ -60,6 +75,7 @@ export class KubeletStandIn implements AsyncDisposable {
 
   /** Starts watching pods and Services and returns once both caches have synced. */
   static async start(opts: KubeletOptions): Promise<KubeletStandIn> {
+    await checkNamespaces();
     const binDir = `${opts.stateDir}/bin`;
     await Deno.mkdir(`${opts.stateDir}/pods`, { recursive: true });
     await Deno.mkdir(binDir, { recursive: true });
