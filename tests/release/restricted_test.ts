@@ -12,6 +12,8 @@ import {
   compileJobTemplate,
   DEFAULT_JOB_TEMPLATE_TEXT,
   type JsonObject,
+  type KubeconfigSource,
+  postRender,
   render,
   SAMPLE_TEMPLATE_VARS,
 } from "../../controller/cloudshell/template/mod.ts";
@@ -29,7 +31,7 @@ import {
   renderKustomize,
   single,
 } from "../deploy/_manifests.ts";
-import { REPO } from "./_release.ts";
+import { REPO, stage, terminalDockerfile } from "./_release.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -77,6 +79,49 @@ Deno.test("the restricted template is the built-in one plus what the restricted 
       RESTRICTED_TEXT,
       `copy it again: cp templates/job_restricted.yaml ${copy}`,
     );
+  }
+});
+
+Deno.test("under the restricted template, the terminal image's user can read every file the operator mounts", async () => {
+  // The image's user and home (images/terminal/Dockerfile) are what the template's fsGroup and home volume assume.
+  const final = stage(await terminalDockerfile(), "final");
+  const [uid, gid] = final.find((i) => i.keyword === "USER")!.args.split(":").map(Number);
+  assert.ok(uid > 0);
+  const home = /\bHOME=(\S+)/.exec(final.filter((i) => i.keyword === "ENV").map((i) => i.args).join(" "))![1];
+
+  const sources: KubeconfigSource[] = [
+    { kind: "Secret", name: "my-kubeconfig" },
+    { kind: "ConfigMap", name: "my-kubeconfig" },
+    { kind: "ServiceAccount", serviceAccountName: "cloudshell-x" },
+  ];
+  for (const kubeconfig of sources) {
+    const job = postRender(
+      render(compileJobTemplate(RESTRICTED_TEXT), SAMPLE_TEMPLATE_VARS),
+      SAMPLE_TEMPLATE_VARS,
+      {
+        kubeconfig,
+        credentialSecret: "x-login",
+      },
+    ) as Any;
+    const pod = job.spec.template.spec;
+    assert.equal(pod.securityContext.fsGroup, gid, `${kubeconfig.kind}: fsGroup is the image's group`);
+    assert.ok(pod.containers[0].volumeMounts.some((m: Any) => m.name === "home" && m.mountPath === home));
+    let files = 0;
+    for (const volume of pod.volumes) {
+      // Files of Secret, ConfigMap and projected volumes belong to root and the fsGroup: the group must read them.
+      const source = volume.secret ?? volume.configMap ?? volume.projected;
+      if (!source) continue;
+      const items = [
+        ...(source.items ?? []),
+        ...(source.sources ?? []).flatMap((s: Any) => Object.values(s).flatMap((p: Any) => p.items ?? [p])),
+      ];
+      for (const item of items.length > 0 ? items : [{}]) {
+        const mode = item.mode ?? source.defaultMode ?? 0o644;
+        assert.ok(mode & 0o040, `${kubeconfig.kind}: volume ${volume.name} has mode ${mode.toString(8)}`);
+        files++;
+      }
+    }
+    assert.ok(files >= 2, `${kubeconfig.kind}: the kubeconfig and the login are mounted`);
   }
 });
 
