@@ -52,6 +52,21 @@ const CASES: BadCase[] = [
     fix: { ttydClientOptions: { "font|Size": null, fontSize: "16" } },
   },
   {
+    // ttyd would cut the value at "=" and show "QA".
+    name: "equals-option",
+    spec: { ttydClientOptions: { titleFixed: "QA=Shell" } },
+    reason: "InvalidClientOption",
+    message: /'=' in its value/,
+    fix: { ttydClientOptions: { titleFixed: "QA Shell" } },
+  },
+  {
+    name: "bad-credential",
+    spec: { env: [{ name: "TTYD_CREDENTIAL", value: "no-colon-here" }] },
+    reason: "InvalidCredential",
+    message: /username:password/,
+    fix: { env: [{ name: "TTYD_CREDENTIAL", value: "qa:s3cret" }] },
+  },
+  {
     name: "bad-ingress-name",
     spec: { exposureMode: "Ingress", ingressConfig: { ingressName: "Shells_Ingress" } },
     reason: "InvalidIngressConfig",

@@ -15,6 +15,9 @@ interface Launched {
   status: Promise<Deno.CommandStatus>;
 }
 
+/** The shell that runs the launcher: /bin/sh, or BusyBox's (Alpine images such as CloudTTY's have only it). */
+let shell = ["/bin/sh"];
+
 async function withLauncher(
   command: string,
   flags: string[],
@@ -23,9 +26,10 @@ async function withLauncher(
 ): Promise<void> {
   const port = freePort();
   const path = `${await ttydBinaries()}:${Deno.env.get("PATH")}`;
+  const [program, ...shellArgs] = shell;
   const { child, pid } = await spawnGuarded(
-    "/bin/sh",
-    ["-c", LAUNCHER_SCRIPT, "cloudshell-launcher", ...flags, "-p", String(port), "-i", "lo"],
+    program,
+    [...shellArgs, "-c", LAUNCHER_SCRIPT, "cloudshell-launcher", ...flags, "-p", String(port), "-i", "lo"],
     {
       stdout: "null",
       stderr: "null",
@@ -53,7 +57,7 @@ async function withLauncher(
   }
 }
 
-Deno.test("launcher: a writable shell runs the command, and ttyd's pings keep the socket alive", async () => {
+Deno.test("launcher: a writable shell runs the command, with the ping interval the operator sets", async () => {
   await withLauncher("sh", ["--writable", "--ping-interval", "30"], async ({ page }) => {
     await using term = await TtydSession.connect(page);
     assert.deepEqual(await term.run("echo $((6*7))"), { output: "42", code: 0 });
@@ -135,4 +139,43 @@ Deno.test("launcher: with --once the container exits 0 after the one client left
     await term.close();
     assert.equal((await status).code, 0);
   });
+});
+
+Deno.test("launcher: the same under BusyBox's sh, where it is installed", async (t) => {
+  const busybox = await new Deno.Command("busybox", { args: ["sh", "-c", "true"] }).output().then(
+    (out) => out.success,
+    () => false,
+  );
+  if (!busybox) {
+    console.error("SKIPPED: busybox is not installed");
+    return;
+  }
+  shell = ["busybox", "sh"];
+  try {
+    await t.step("URL arguments", async () => {
+      await withLauncher('echo "n=$# first=$1"; exec sleep 60', ["-a"], async ({ page }) => {
+        await using term = await TtydSession.connect(`${page}/?arg=a%20b&arg=c`);
+        await term.waitFor("n=2 first=a b");
+      });
+    });
+    await t.step("a login from TTYD_CREDENTIAL", async () => {
+      await withLauncher("sh", ["--writable"], async ({ page }) => {
+        await assert.rejects(TtydSession.connect(page), TtydRefused);
+        await using term = await TtydSession.connect(page, { credential: "qa:s3cret" });
+        assert.equal((await term.run("echo in")).output, "in");
+      }, { TTYD_CREDENTIAL: "qa:s3cret" });
+    });
+    await t.step("the end of a session", async () => {
+      await withLauncher("sh", ["--writable"], async ({ page, pid, status }) => {
+        const term = await TtydSession.connect(page);
+        await term.run("true");
+        Deno.kill(pid, "SIGTERM");
+        await term.closed();
+        assert.match(term.text(), /This session has ended/);
+        await status;
+      });
+    });
+  } finally {
+    shell = ["/bin/sh"];
+  }
 });
