@@ -4,7 +4,7 @@
  * and `$(VAR)` expansion of command and args.
  */
 import type { Container, EnvVar, Pod } from "./types.ts";
-import type { ObjectReader } from "./objects.ts";
+import type { PodObjects } from "./objects.ts";
 
 /** Thrown when a value cannot be resolved (a kubelet reports CreateContainerConfigError). */
 export class ContainerConfigError extends Error {
@@ -63,7 +63,7 @@ export async function containerEnv(
   container: Container,
   base: BaseEnv,
   podIp: string,
-  objects: ObjectReader,
+  objects: PodObjects,
 ): Promise<Record<string, string>> {
   const ns = pod.metadata.namespace!;
   const env: Record<string, string> = {
@@ -95,7 +95,7 @@ async function envValue(
   v: EnvVar,
   env: Record<string, string>,
   podIp: string,
-  objects: ObjectReader,
+  objects: PodObjects,
 ): Promise<string | undefined> {
   if (!v.valueFrom) return expand(v.value ?? "", env);
   const ns = pod.metadata.namespace!;

@@ -23,8 +23,26 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
-/** Reads the objects a pod refers to. */
-export class ObjectReader {
+/** What a pod's volumes and environment are made from. */
+export interface PodObjects {
+  /** A Secret's data, decoded; undefined when it is missing and optional (MissingObject otherwise). */
+  secretData(ns: string, name: string, optional?: boolean): Promise<Record<string, Uint8Array> | undefined>;
+  /** A ConfigMap's data and binaryData; undefined when it is missing and optional. */
+  configMapData(
+    ns: string,
+    name: string,
+    optional?: boolean,
+  ): Promise<Record<string, Uint8Array> | undefined>;
+  /** A token of the pod's ServiceAccount bound to the pod. */
+  serviceAccountToken(
+    pod: Pod,
+    audience: string | undefined,
+    expirationSeconds: number,
+  ): Promise<IssuedToken>;
+}
+
+/** Reads the objects a pod refers to from the API server. */
+export class ObjectReader implements PodObjects {
   readonly #client: KubeClient;
 
   constructor(client: KubeClient) {

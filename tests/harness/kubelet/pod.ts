@@ -8,7 +8,7 @@
 import { isNotFound, type KubeClient, Resources } from "../../../controller/kube/mod.ts";
 import { spawnGuarded } from "../process.ts";
 import { ContainerConfigError, containerEnv, expand } from "./env.ts";
-import { MissingObject, type ObjectReader } from "./objects.ts";
+import { MissingObject, type PodObjects } from "./objects.ts";
 import { dialPod, serve, splice } from "./tunnel.ts";
 import type { Container, Pod, Probe } from "./types.ts";
 import { PodVolumes } from "./volumes.ts";
@@ -29,7 +29,7 @@ export const KwokExec = { ...KwokLogs, plural: "execs", kind: "Exec" } as const;
 /** What every pod shares: the API server, the node, the programs. */
 export interface PodHost {
   client: KubeClient;
-  objects: ObjectReader;
+  objects: PodObjects;
   /** The API server's port on 127.0.0.1 (the same number inside each pod). */
   apiPort: number;
   /** The node's address: the pod's hostIP and podIP. */

@@ -11,7 +11,7 @@
  * never reads half a token.
  */
 import { fieldValue } from "./env.ts";
-import type { ObjectReader } from "./objects.ts";
+import type { PodObjects } from "./objects.ts";
 import type { DownwardAPIFile, KeyToPath, Pod, ProjectionSource, Volume } from "./types.ts";
 
 const DEFAULT_MODE = 0o644;
@@ -34,7 +34,7 @@ export class PodVolumes implements Disposable {
   static async materialise(
     pod: Pod,
     dir: string,
-    objects: ObjectReader,
+    objects: PodObjects,
     podIp: string,
     onError: (err: unknown) => void,
   ): Promise<{ volumes: PodVolumes; paths: Map<string, string> }> {
@@ -54,7 +54,7 @@ export class PodVolumes implements Disposable {
     return { volumes, paths };
   }
 
-  async #write(pod: Pod, v: Volume, path: string, objects: ObjectReader, podIp: string): Promise<void> {
+  async #write(pod: Pod, v: Volume, path: string, objects: PodObjects, podIp: string): Promise<void> {
     const ns = pod.metadata.namespace!;
     if (v.secret) {
       const data = await objects.secretData(ns, v.secret.secretName, v.secret.optional);
@@ -81,7 +81,7 @@ export class PodVolumes implements Disposable {
     source: ProjectionSource,
     path: string,
     mode: number | undefined,
-    objects: ObjectReader,
+    objects: PodObjects,
     podIp: string,
   ): Promise<void> {
     const ns = pod.metadata.namespace!;
