@@ -7,13 +7,17 @@
 import { parse as parseYaml } from "yaml";
 import { type CloudShell, CloudShells } from "../controller/cloudshell/api.ts";
 import { ControlPlane } from "../tests/harness/control_plane.ts";
+import { whyPodsCannotRun } from "../tests/harness/kubelet/mod.ts";
 import { startTaskArgs } from "../tests/harness/start_task.ts";
 import { installCrd } from "../tests/e2e/_operator.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const sample = Deno.args[0] ?? `${REPO}samples/local_cluster.yaml`;
 
-const cp = await ControlPlane.start({ verbose: true, kubelet: true, nodeIp: "127.0.0.1" });
+// Without namespaces for pods (not root), the operator still runs, but nothing serves the terminal.
+const cannotRunPods = await whyPodsCannotRun();
+if (cannotRunPods) console.error(`WARNING: pods will not run, so the URL will not open: ${cannotRunPods}`);
+const cp = await ControlPlane.start({ verbose: true, kubelet: !cannotRunPods, nodeIp: "127.0.0.1" });
 const stop = new AbortController();
 let operator: Deno.ChildProcess | undefined;
 const shutdown = async () => {
@@ -59,7 +63,7 @@ try {
     await new Promise((r) => setTimeout(r, 250));
   }
   const final = await cp.client.get<CloudShell>(CloudShells, cs.metadata.namespace, cs.metadata.name!);
-  if (final.status?.phase === "Ready" && final.status.accessUrl) {
+  if (final.status?.phase === "Ready" && final.status.accessUrl && !cannotRunPods) {
     console.log(`\nOpen the terminal in a browser: http://${final.status.accessUrl}`);
     console.log("(a shell where kubectl acts as the CloudShell's own ServiceAccount, with view rights)");
   }

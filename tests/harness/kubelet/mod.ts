@@ -38,19 +38,19 @@ export interface KubeletOptions {
   log?: (msg: string) => void;
 }
 
-/** Fails with a clear message where pods cannot get namespaces of their own (not root, no unshare). */
-async function checkNamespaces(): Promise<void> {
+/**
+ * Why pods cannot get namespaces of their own here (not root, no unshare or ip), or undefined when they
+ * can: the stand-in needs them.
+ */
+export async function whyPodsCannotRun(): Promise<string | undefined> {
   const out = await new Deno.Command("unshare", {
     args: ["--mount", "--net", "--uts", "--pid", "--fork", "--mount-proc", "ip", "link", "set", "lo", "up"],
     stdout: "null",
     stderr: "piped",
   }).output().catch((err) => ({ success: false, stderr: new TextEncoder().encode(String(err)) }));
-  if (!out.success) {
-    throw new Error(
-      "The kubelet stand-in runs each pod in namespaces of its own and needs root (CAP_SYS_ADMIN), " +
-        `util-linux's unshare and iproute2's ip: ${new TextDecoder().decode(out.stderr).trim()}`,
-    );
-  }
+  if (out.success) return undefined;
+  return "the kubelet stand-in runs each pod in namespaces of its own and needs root (CAP_SYS_ADMIN), " +
+    `util-linux's unshare and iproute2's ip: ${new TextDecoder().decode(out.stderr).trim()}`;
 }
 
 /** The running stand-in. Dispose of it to stop every pod and close every port. */
@@ -75,7 +75,8 @@ export class KubeletStandIn implements AsyncDisposable {
 
   /** Starts watching pods and Services and returns once both caches have synced. */
   static async start(opts: KubeletOptions): Promise<KubeletStandIn> {
-    await checkNamespaces();
+    const problem = await whyPodsCannotRun();
+    if (problem) throw new Error(`Cannot run pods: ${problem}`);
     const binDir = `${opts.stateDir}/bin`;
     await Deno.mkdir(`${opts.stateDir}/pods`, { recursive: true });
     await Deno.mkdir(binDir, { recursive: true });
