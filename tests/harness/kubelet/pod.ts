@@ -82,7 +82,7 @@ export class PodSandbox {
     return this.#pod;
   }
 
-  /** The container port a Service's targetPort names (a number, or a port name). */
+  /** The container port a Service's targetPort or a probe names (a number, or a port name). */
   containerPort(target: number | string | undefined, fallback: number): number | undefined {
     if (target === undefined) return fallback;
     if (typeof target === "number") return target;
@@ -251,7 +251,7 @@ export class PodSandbox {
   async #probeOnce(container: Container, probe: Probe | undefined): Promise<boolean> {
     if (!probe || probe.exec) return true; // No probe (or an exec probe, not implemented): ready once started.
     const target = probe.tcpSocket?.port ?? probe.httpGet?.port;
-    const port = this.containerPortOf(container, target);
+    const port = target === undefined ? undefined : this.containerPort(target, 0);
     if (port === undefined) return false;
     let conn: Deno.Conn | undefined;
     try {
@@ -274,11 +274,6 @@ export class PodSandbox {
         // Closed by the peer.
       }
     }
-  }
-
-  containerPortOf(container: Container, target: number | string | undefined): number | undefined {
-    if (typeof target === "number") return target;
-    return container.ports?.find((p) => p.name === target)?.containerPort;
   }
 
   async #writePlan(
