@@ -160,6 +160,13 @@ async function main(): Promise<number> {
     },
     credentialMode: opts.terminalAccess.credential,
     networkPolicy: opts.terminalAccess.networkPolicy,
+    policy: {
+      routeNamespaces: opts.routeNamespaces,
+      ingressAnnotations: opts.ingressAnnotationsAllowed,
+      defaultTtlSeconds: opts.defaultTtlSeconds,
+      maxTtlSeconds: opts.maxTtlSeconds,
+    },
+    useExistingRouteObjects: opts.useExistingRouteObjects,
   }, {
     client,
     logger,

@@ -12,6 +12,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { OPT_IN_ENV_SOURCES } from "./cloudshell/env_policy.ts";
 import { newFeatureGates } from "./cloudshell/features.ts";
+import { DEFAULT_INGRESS_ANNOTATIONS } from "./cloudshell/policy.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { DurationError, parseDuration } from "./runtime/duration.ts";
 import { FeatureGateError, type FeatureGates, parseBool } from "./runtime/feature_gates.ts";
@@ -123,6 +124,16 @@ export interface Options {
   readonly pendingStatusDelayMs: number;
   /** `--terminal-*` and `--network-policy-*`: who may reach a terminal, and how. */
   readonly terminalAccess: TerminalAccessOptions;
+  /** `--route-namespaces`: namespaces besides a shell's own for its Ingress or VirtualService (`*`: any). */
+  readonly routeNamespaces: readonly string[];
+  /** `--ingress-annotations-allowed`: annotation keys (or `prefix*`) shells may set on Ingresses. */
+  readonly ingressAnnotationsAllowed: readonly string[];
+  /** `--use-existing-route-objects`: add routes to Ingresses and VirtualServices the operator did not create. */
+  readonly useExistingRouteObjects: boolean;
+  /** `--default-ttl` in seconds: the TTL of shells that ask for none. */
+  readonly defaultTtlSeconds: number | undefined;
+  /** `--max-ttl` in seconds: longer TTLs are capped to it. */
+  readonly maxTtlSeconds: number | undefined;
 }
 
 /** How terminals are reached (README, "Access to a terminal"). */
@@ -145,6 +156,9 @@ const REPEATABLE = new Set(["--feature-gates", "--network-policy-cidr", "--netwo
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
+/** `[prefix/]name` as Kubernetes validates annotation keys (a DNS subdomain prefix, a 63-character name). */
+const ANNOTATION_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const INTEGER = /^[+-]?\d+$/;
 const FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -298,6 +312,18 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
       ["--network-policy-namespace <k=v[,k=v]>",
         "repeatable: labels of namespaces whose pods may reach terminals (e.g. an ingress controller's)"],
     ],
+    "Tenants:": [
+      ["--route-namespaces <list>",
+        "namespaces besides a CloudShell's own where its Ingress or VirtualService may live, comma-separated; * allows any",
+        "", "none"],
+      ["--ingress-annotations-allowed <list>",
+        "ingressConfig.annotations keys CloudShells may set, comma-separated; key* is a prefix, * allows all, empty none",
+        DEFAULT_INGRESS_ANNOTATIONS.join(",")],
+      ["--use-existing-route-objects [bool]",
+        "add routes to Ingresses and VirtualServices that the operator did not create (as CloudTTY did)", "false"],
+      ["--default-ttl <duration>", "session length of CloudShells that set no TTL", "", "none"],
+      ["--max-ttl <duration>", "longest session; longer TTLs are cut to it", "", "none"],
+    ],
     "Leader election:": [
       ["--leader-elect [bool]", "elect a leader so that only one replica acts", "true"],
       ["--leader-elect-lease-duration <duration>",
@@ -419,7 +445,58 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
     shutdownTimeoutMs: duration("--shutdown-timeout", flags.string("--shutdown-timeout")),
     pendingStatusDelayMs: duration("--pending-status-delay", flags.string("--pending-status-delay")),
     terminalAccess: terminalAccessOptions(flags),
+    ...tenantOptions(flags),
   });
+}
+
+function tenantOptions(flags: FlagValues) {
+  const routeNamespaces = list(flags.string("--route-namespaces"));
+  for (const ns of routeNamespaces) {
+    if (ns !== "*") namespace("--route-namespaces", ns);
+  }
+  const annotations = list(flags.string("--ingress-annotations-allowed"));
+  for (const entry of annotations) {
+    const key = entry.endsWith("*") ? entry.slice(0, -1) : entry;
+    if (/[\s*,"]/.test(key) || (!entry.endsWith("*") && !ANNOTATION_KEY.test(key))) {
+      invalid(
+        "--ingress-annotations-allowed",
+        entry,
+        "expected annotation keys such as example.com/name, or a prefix ending in * such as example.com/*",
+      );
+    }
+  }
+  const existingText = flags.flagOrString("--use-existing-route-objects");
+  const useExisting = parseBool(existingText);
+  if (useExisting === undefined) {
+    invalid("--use-existing-route-objects", existingText, "expected true or false");
+  }
+  const ttl = (flag: string) => {
+    const text = flags.optional(flag);
+    if (text === undefined) return undefined;
+    const ms = duration(flag, text);
+    if (ms < 1000) invalid(flag, text, "expected at least 1s");
+    return Math.floor(ms / 1000);
+  };
+  const defaultTtlSeconds = ttl("--default-ttl");
+  const maxTtlSeconds = ttl("--max-ttl");
+  if (defaultTtlSeconds !== undefined && maxTtlSeconds !== undefined && defaultTtlSeconds > maxTtlSeconds) {
+    throw new FlagError(
+      `Invalid value "${flags.optional("--default-ttl")}" for flag --default-ttl: it exceeds --max-ttl ` +
+        `(${flags.optional("--max-ttl")})`,
+    );
+  }
+  return {
+    routeNamespaces,
+    ingressAnnotationsAllowed: annotations,
+    useExistingRouteObjects: useExisting,
+    defaultTtlSeconds,
+    maxTtlSeconds,
+  };
+}
+
+/** A comma-separated flag value as its non-empty items. */
+function list(text: string): string[] {
+  return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
 function leaderElectionOptions(flags: FlagValues, operatorNamespace: string): LeaderElectionOptions {

@@ -27,7 +27,11 @@ export const OWNER_LABEL = "cloudshell.cloudtty.io/owner-name";
 /** Label on objects this operator created (so shared Ingresses are deleted only if ours). */
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "cloudshell-operator";
-/** Annotation recording the route entry a CloudShell added, so it is removed even after the spec changed. */
+/**
+ * Annotation in which the previous version recorded a shell's route entry. A tenant can write it, so it
+ * is only read as a hint of where to look when finalizing such a shell (what is removed there is decided
+ * by the entry itself, see routes.ts), and dropped when the record moves to `status.route`.
+ */
 export const ROUTE_ANNOTATION = "cloudshell.cloudtty.io/route";
 
 /**
@@ -107,6 +111,18 @@ export interface CloudShellSpec {
   serverBufferSize?: number | string;
 }
 
+/**
+ * The route entry a shell added to a shared Ingress or VirtualService, recorded in its status (which
+ * only the operator writes: the creator of a CloudShell cannot) so it is removed even after the spec
+ * changed.
+ */
+export interface RouteRecord {
+  kind: "Ingress" | "VirtualService";
+  namespace: string;
+  name: string;
+  path: string;
+}
+
 export interface CloudShellStatus {
   phase?: Phase;
   accessUrl?: string;
@@ -118,6 +134,7 @@ export interface CloudShellStatus {
    * integrating UI; absent when the terminal needs no login.
    */
   credentialSecretName?: string;
+  route?: RouteRecord;
 }
 
 /** A CloudShell object. */

@@ -2,22 +2,13 @@
  * The objects a CloudShell owns besides its Job: the Service in front of the
  * terminal, and (when no kubeconfig is given) a ServiceAccount and a
  * RoleBinding to the ClusterRole the operator is configured with. Pure
- * builders plus a small create-if-missing helper.
+ * builders, and their ensures through the one ownership check (ownership.ts).
  */
 import type { KubeClient } from "../kube/client.ts";
-import { isAlreadyExists } from "../kube/errors.ts";
-import { Resources, type ResourceType } from "../kube/resources.ts";
-import type { KubeObject, OwnerReference } from "../kube/types.ts";
-import {
-  API_VERSION,
-  childName,
-  type CloudShell,
-  KIND,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  OWNER_LABEL,
-  TTYD_PORT,
-} from "./api.ts";
+import { Resources } from "../kube/resources.ts";
+import type { KubeObject } from "../kube/types.ts";
+import { childName, type CloudShell, MANAGED_BY, MANAGED_BY_LABEL, OWNER_LABEL, TTYD_PORT } from "./api.ts";
+import { ensureChild, ownerReference } from "./ownership.ts";
 
 /** A Service, as far as the operator reads it. */
 export interface ServiceLike extends KubeObject {
@@ -29,22 +20,7 @@ export interface ServiceLike extends KubeObject {
   };
 }
 
-/** The controller ownerReference that ties a child to its CloudShell (and lets GC remove it). */
-export function ownerReference(cs: CloudShell): OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    name: cs.metadata.name!,
-    uid: cs.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
-
-/** Whether `obj` is controlled by this CloudShell (same UID, so never a namesake's leftovers). */
-export function isOwnedBy(obj: KubeObject, cs: CloudShell): boolean {
-  return obj.metadata.ownerReferences?.some((r) => r.controller && r.uid === cs.metadata.uid) ?? false;
-}
+export { isOwnedBy, ownerReference } from "./ownership.ts";
 
 function childMeta(cs: CloudShell) {
   const name = cs.metadata.name!;
@@ -61,15 +37,30 @@ export function serviceTypeFor(mode: string): "NodePort" | "ClusterIP" {
   return mode === "NodePort" ? "NodePort" : "ClusterIP";
 }
 
-/** The Service `cloudshell-<name>` on port 7681, selecting the terminal pod by the owner label. */
-export function buildService(cs: CloudShell, mode: string): ServiceLike {
+/**
+ * What the Service selects: the owner label and the Job's own selector (the
+ * `batch.kubernetes.io/controller-uid` label the API server gives every Job
+ * and its pods). The owner label alone is a name anyone who may create pods in
+ * the namespace can put on a pod of their own, which would then receive the
+ * terminal's traffic; the UID changes with every Job.
+ */
+export function serviceSelector(cs: CloudShell, jobSelector: Record<string, string> | undefined) {
+  return { ...jobSelector, [OWNER_LABEL]: cs.metadata.name! };
+}
+
+/** The Service `cloudshell-<name>` on port 7681, selecting the pods of the shell's Job. */
+export function buildService(
+  cs: CloudShell,
+  mode: string,
+  jobSelector: Record<string, string> | undefined,
+): ServiceLike {
   return {
     apiVersion: "v1",
     kind: "Service",
     metadata: childMeta(cs),
     spec: {
       type: serviceTypeFor(mode),
-      selector: { [OWNER_LABEL]: cs.metadata.name! },
+      selector: serviceSelector(cs, jobSelector),
       ports: [{ name: "ttyd", port: TTYD_PORT, targetPort: TTYD_PORT, protocol: "TCP" }],
     },
   };
@@ -104,23 +95,9 @@ export function buildRoleBinding(cs: CloudShell, clusterRole: string): KubeObjec
   } as KubeObject;
 }
 
-/** Creates an object; an existing one of that name is left as it is and returned as undefined. */
-export async function createIfMissing<T extends KubeObject>(
-  client: KubeClient,
-  type: ResourceType,
-  obj: T,
-): Promise<T | undefined> {
-  try {
-    return await client.create<T>(type, obj);
-  } catch (err) {
-    if (isAlreadyExists(err)) return undefined;
-    throw err;
-  }
-}
-
-/** Creates the ServiceAccount of a CloudShell that has no kubeconfig of its own. */
+/** Creates the ServiceAccount of a CloudShell that has no kubeconfig of its own (or finds its own). */
 export async function ensureServiceAccount(client: KubeClient, cs: CloudShell): Promise<void> {
-  await createIfMissing(client, Resources.serviceAccounts, buildServiceAccount(cs));
+  await ensureChild(client, Resources.serviceAccounts, buildServiceAccount(cs), cs);
 }
 
 /** Binds that ServiceAccount to the configured ClusterRole in the CloudShell's namespace. */
@@ -129,5 +106,5 @@ export async function ensureRoleBinding(
   cs: CloudShell,
   clusterRole: string,
 ): Promise<void> {
-  await createIfMissing(client, Resources.roleBindings, buildRoleBinding(cs, clusterRole));
+  await ensureChild(client, Resources.roleBindings, buildRoleBinding(cs, clusterRole), cs);
 }

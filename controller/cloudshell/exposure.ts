@@ -11,12 +11,18 @@ import {
   exposureMode,
   ROUTE_ANNOTATION,
   routePath,
-  ttlSeconds,
+  type RouteRecord,
   TTYD_PORT,
 } from "./api.ts";
 import type { ServiceLike } from "./children.ts";
 import { hostPort } from "./node_address.ts";
-import { type DesiredRoute, encodeRouteRef, parseRouteRef, type RouteRef } from "./routes.ts";
+import {
+  type DesiredRoute,
+  encodeRouteRef,
+  parseRouteRef,
+  type RouteBackend,
+  type RouteRef,
+} from "./routes.ts";
 import { Reasons } from "./status.ts";
 
 /** The route entry a shell wants, or undefined for NodePort and ClusterIP. */
@@ -54,24 +60,54 @@ export function desiredRoute(cs: CloudShell, mode: string): DesiredRoute | undef
   return undefined;
 }
 
+/** The shell's own Service: the mark of its route entries (only entries leading to it are its own). */
+export function routeBackend(cs: CloudShell): RouteBackend {
+  return { serviceName: childName(cs.metadata.name!), serviceNamespace: cs.metadata.namespace! };
+}
+
+/** The status form of a route reference. */
+export function routeRecord(ref: RouteRef): RouteRecord {
+  return { kind: ref.mode, namespace: ref.namespace, name: ref.objectName, path: ref.path };
+}
+
+/** The route recorded in the status (written by the operator alone), if any. */
+export function recordedRoute(record: RouteRecord | undefined): RouteRef | undefined {
+  if (!record) return undefined;
+  return parseRouteRef(encodeRouteRef({
+    mode: record.kind,
+    namespace: record.namespace,
+    objectName: record.name,
+    path: record.path,
+  }));
+}
+
 /**
- * The route entries to remove when a shell goes: the one recorded on it, and
- * the one its spec implies (CloudShells created by CloudTTY carry no record).
+ * Where the previous version recorded a shell's route: an annotation, which the creator of the
+ * CloudShell can write. Only a hint of where to look; what is removed there is decided by the entries.
  */
-export function routeRefsToRemove(cs: CloudShell): RouteRef[] {
+export function legacyRouteHint(cs: CloudShell): RouteRef | undefined {
+  return parseRouteRef(cs.metadata.annotations?.[ROUTE_ANNOTATION] ?? "");
+}
+
+/**
+ * Where to look for a shell's route entries when it goes: the route recorded in its status, the
+ * one its spec implies (CloudShells created by CloudTTY carry no record), and the previous version's
+ * annotation. In each place only entries that lead to the shell's own Service are removed.
+ */
+export function routeRefsToRemove(cs: CloudShell, status = cs.status): RouteRef[] {
   const refs = new Map<string, RouteRef>();
-  const recorded = parseRouteRef(cs.metadata.annotations?.[ROUTE_ANNOTATION] ?? "");
-  if (recorded) refs.set(encodeRouteRef(recorded), recorded);
+  const add = (ref: RouteRef | undefined) => ref && refs.set(encodeRouteRef(ref), ref);
+  add(recordedRoute(status?.route));
   const implied = desiredRoute(cs, exposureMode(cs.spec ?? {}));
   if (implied) {
-    const ref: RouteRef = {
+    add({
       mode: implied.mode,
       namespace: implied.namespace,
       objectName: implied.objectName,
       path: implied.path,
-    };
-    refs.set(encodeRouteRef(ref), ref);
+    });
   }
+  add(legacyRouteHint(cs));
   return [...refs.values()];
 }
 
@@ -84,6 +120,7 @@ export function accessUrl(
   mode: string,
   service: ServiceLike,
   nodeHost: string | undefined,
+  ttl: number | undefined,
 ): string | { reason: string; message: string; retry: boolean } {
   const spec = cs.spec ?? {};
   let url: string;
@@ -112,6 +149,5 @@ export function accessUrl(
     const host = mode === "Ingress" ? spec.ingressConfig?.host : undefined;
     url = host ? `${host}${path}` : path;
   }
-  const ttl = ttlSeconds(spec);
   return ttl === undefined ? url : `${url}?ttl=${ttl}`;
 }

@@ -1,13 +1,23 @@
 /**
  * Route entries in a shared `networking.k8s.io/v1` Ingress: one path per
- * CloudShell, in the rule of the configured host. Every other path, rule,
+ * CloudShell, in the rule of the configured host. An entry is a shell's own
+ * when its backend is the shell's Service (an Ingress reaches Services of its
+ * own namespace only, so the name says which shell); every other path, rule,
  * annotation and the class belong to whoever wrote them and are left alone.
  */
 import { isDeepStrictEqual } from "node:util";
 import { Resources } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, OWNER_LABEL, TTYD_PORT } from "./api.ts";
-import { type DesiredRoute, type Removal, replaceOrAppend, type RouteKind } from "./route_types.ts";
+import {
+  type DesiredRoute,
+  type Removal,
+  replaceOrAppend,
+  type RouteBackend,
+  RouteError,
+  type RouteKind,
+  type RouteRef,
+} from "./route_types.ts";
 
 /** The annotation upstream sets on every Ingress it touches: ttyd serves at `/`, not at the route path. */
 export const REWRITE_TARGET_ANNOTATION = "nginx.ingress.kubernetes.io/rewrite-target";
@@ -80,7 +90,16 @@ export function buildIngress(route: DesiredRoute): Ingress {
   };
 }
 
-/** The Ingress with the route's path set in the rule of its host, or undefined when nothing changes. */
+/** Whether an Ingress path leads to the shell's Service (the Ingress must be in the Service's namespace). */
+function leadsTo(ing: Ingress, p: IngressPath, backend: RouteBackend): boolean {
+  return ing.metadata.namespace === backend.serviceNamespace &&
+    p.backend.service?.name === backend.serviceName;
+}
+
+/**
+ * The Ingress with the route's path set in the rule of its host, or undefined when nothing changes.
+ * A path of that name leading anywhere else is someone else's: RoutePathConflict.
+ */
 export function addIngressPath(current: Ingress, route: DesiredRoute): Ingress | undefined {
   const next = structuredClone(current);
   next.metadata.annotations = {
@@ -96,28 +115,46 @@ export function addIngressPath(current: Ingress, route: DesiredRoute): Ingress |
     rules.push({ ...(host ? { host } : {}), http: { paths: [entry] } });
   } else {
     const paths = (rule.http ??= { paths: [] }).paths ??= [];
+    const taken = paths.find((p) => p.path === route.path && !leadsTo(current, p, route));
+    if (taken) {
+      throw new RouteError(
+        "RoutePathConflict",
+        `Path ${route.path}${host ? ` of host ${host}` : ""} in Ingress ${current.metadata.namespace}/` +
+          `${current.metadata.name} already leads to ${
+            backendName(taken)
+          }; choose another pathPrefix or pathSuffix`,
+      );
+    }
     replaceOrAppend(paths, (p) => p.path === route.path, entry);
   }
   return isDeepStrictEqual(next, current) ? undefined : next;
 }
 
+function backendName(p: IngressPath): string {
+  if (p.backend.service) return `Service ${p.backend.service.name}`;
+  return p.backend.resource ? `${p.backend.resource.kind} ${p.backend.resource.name}` : "another backend";
+}
+
 /**
- * Takes every entry of `path` out of every rule. An Ingress left without paths
- * is deleted only when this operator created it; a user's own Ingress is kept.
+ * Takes the shell's entries of `ref.path` (those leading to its Service) out of
+ * every rule. An Ingress left without paths is deleted only when this operator
+ * created it; a user's own Ingress is kept.
  */
-export function removeIngressPath(current: Ingress, path: string): Removal<Ingress> {
+export function removeIngressPath(current: Ingress, ref: RouteRef, backend: RouteBackend): Removal<Ingress> {
+  const path = ref.path;
+  const ours = (p: IngressPath) => p.path === path && leadsTo(current, p, backend);
   const rules = current.spec?.rules ?? [];
-  if (!rules.some((r) => r.http?.paths?.some((p) => p.path === path))) return { action: "none" };
+  if (!rules.some((r) => r.http?.paths?.some(ours))) return { action: "none" };
   const next = structuredClone(current);
   const kept: IngressRule[] = [];
   let emptied: IngressRule | undefined;
   for (const rule of next.spec?.rules ?? []) {
     const paths = rule.http?.paths;
-    if (!paths?.some((p) => p.path === path)) {
+    if (!paths?.some(ours)) {
       kept.push(rule);
       continue;
     }
-    const remaining = paths.filter((p) => p.path !== path);
+    const remaining = paths.filter((p) => !ours(p));
     if (remaining.length > 0) {
       rule.http = { ...rule.http, paths: remaining };
       kept.push(rule);

@@ -9,10 +9,9 @@ import {
   type CloudShellSpec,
   DEFAULT_COMMAND,
   TTL_DEADLINE_ANNOTATION,
-  ttlSeconds,
 } from "./api.ts";
-import { ownerReference } from "./children.ts";
 import { envWithoutPlainCredential } from "./credential.ts";
+import { ownerReference } from "./ownership.ts";
 import type { JobLike } from "./observe.ts";
 import {
   buildTemplateVars,
@@ -30,12 +29,16 @@ export interface TerminalSettings {
   readonly pingIntervalSeconds?: number;
 }
 
-/** Renders the Job of a CloudShell; throws TemplateError or RangeError when it cannot. */
+/**
+ * Renders the Job of a CloudShell with its effective TTL (policy.ts); throws TemplateError or
+ * RangeError when it cannot.
+ */
 export function renderJob(
   template: CompiledTemplate,
   cs: CloudShell,
   kubeconfig: KubeconfigSource,
   defaultImage: string,
+  ttl: number | undefined,
   terminal: TerminalSettings = {},
   credentialSecret?: string,
 ): JobLike {
@@ -46,7 +49,7 @@ export function renderJob(
     command: spec.commandAction || DEFAULT_COMMAND,
     once: spec.once ?? false,
     urlArg: spec.urlArg ?? false,
-    ttlSeconds: ttlSeconds(spec),
+    ttlSeconds: ttl,
     secretName: kubeconfig.kind === "Secret" ? kubeconfig.name : "",
     image: spec.image || defaultImage,
     ttydClientOptions: spec.ttydClientOptions,

@@ -12,6 +12,8 @@ export interface JobLike extends KubeObject {
     activeDeadlineSeconds?: number | null;
     /** Only the terminal-credential volume is kept in caches (slimJob). */
     template?: { spec?: { volumes?: { name: string; secret?: { secretName?: string } }[] } };
+    /** The API server generates it from the Job's UID (`batch.kubernetes.io/controller-uid`). */
+    selector?: { matchLabels?: Record<string, string> };
   };
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }

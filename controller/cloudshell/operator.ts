@@ -39,6 +39,8 @@ export interface OperatorConfig extends ReconcilerSettings {
   templateFallbackKey: string;
   gates: FeatureGates;
   workers: number;
+  /** Let routes go into Ingresses and VirtualServices the operator did not create (RouteManagerOptions). */
+  useExistingRouteObjects?: boolean;
 }
 
 /** Services the operator uses. */
@@ -129,7 +131,7 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     services: services.lister,
     nodes: nodes?.lister,
     templates,
-    routes: new RouteManager(client),
+    routes: new RouteManager(client, { useExistingObjects: config.useExistingRouteObjects }),
     events: svc.events,
     gates: config.gates,
     settings: config,

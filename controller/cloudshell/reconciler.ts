@@ -9,7 +9,7 @@
  */
 import type { Lister } from "../cache/store.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../kube/errors.ts";
+import { isConflict, isNotFound } from "../kube/errors.ts";
 import { keyFor } from "../kube/object_key.ts";
 import { Resources } from "../kube/resources.ts";
 import { errorMessage } from "../log.ts";
@@ -27,17 +27,24 @@ import {
   type Phase,
   ROUTE_ANNOTATION,
   TTL_DEADLINE_ANNOTATION,
-  ttlSeconds,
 } from "./api.ts";
 import {
   buildService,
   ensureRoleBinding,
   ensureServiceAccount,
-  isOwnedBy,
   type ServiceLike,
+  serviceSelector,
   serviceTypeFor,
 } from "./children.ts";
-import { accessUrl, desiredRoute, routeRefsToRemove } from "./exposure.ts";
+import {
+  accessUrl,
+  desiredRoute,
+  legacyRouteHint,
+  recordedRoute,
+  routeBackend,
+  routeRecord,
+  routeRefsToRemove,
+} from "./exposure.ts";
 import { ALLOW_SECRET_STORE_KUBECONFIG } from "./features.ts";
 import { kubeconfigSourceOf, renderJob, type TerminalSettings } from "./job.ts";
 import {
@@ -50,7 +57,10 @@ import {
 import { buildNetworkPolicy, type NetworkPolicySources, wantsNetworkPolicy } from "./network_policy.ts";
 import { type NodeLike, nodePortAddress } from "./node_address.ts";
 import { credentialSecretOf, hasReadyPod, type JobLike, jobOutcome, type PodLike } from "./observe.ts";
-import { encodeRouteRef, parseRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
+import { ensureChild, isOwnedBy } from "./ownership.ts";
+import { DEFAULT_POLICY, effectiveTtl, routeProblem, type TenantPolicy } from "./policy.ts";
+import { type Problem, problemFromError } from "./problems.ts";
+import { type DesiredRoute, encodeRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
 import { buildStatus, type DesiredStatus, Reasons, statusChanged } from "./status.ts";
 import type { CloudShellStatus } from "./api.ts";
 import type { TemplateSource } from "./template_source.ts";
@@ -91,6 +101,8 @@ export interface ReconcilerSettings {
   credentialMode?: CredentialMode;
   /** `--network-policy-*`: who may reach terminals; absent or empty: no NetworkPolicy. */
   networkPolicy?: NetworkPolicySources;
+  /** What shells may ask for (route namespaces, Ingress annotations, TTL); default DEFAULT_POLICY. */
+  policy?: TenantPolicy;
 }
 
 /** What the reconciler reads and writes through. */
@@ -110,13 +122,6 @@ export interface ReconcilerDeps {
   now?: () => number;
   /** Called when a shell becomes Ready, with seconds since it was created (for a histogram). */
   onReady?: (seconds: number) => void;
-}
-
-/** A problem to report as `Ready=False`, and whether to retry with backoff (true) or wait for a change. */
-interface Problem {
-  reason: string;
-  message: string;
-  retry: boolean;
 }
 
 const DEFAULT_STATUS_GRACE_MS = 30_000;
@@ -142,10 +147,12 @@ export class CloudShellReconciler implements Reconciler {
   readonly #loginSecrets = new Map<string, { uid: string; login: string; name: string }>();
   /** Routes this process recorded on live shells, to clean up after a shell that vanished unfinalized. */
   readonly #recordedRoutes = new Map<string, RouteRef>();
+  readonly #policy: TenantPolicy;
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
+    this.#policy = deps.settings.policy ?? DEFAULT_POLICY;
     this.#createdJobs = new RecentObjects(WRITTEN_STATUS_TTL_MS, this.#now);
     this.#createdServices = new RecentObjects(WRITTEN_STATUS_TTL_MS, this.#now);
   }
@@ -166,23 +173,53 @@ export class CloudShellReconciler implements Reconciler {
         ctx.logger.info("CloudShell vanished before its finalizer ran; removing its route", {
           route: encodeRouteRef(orphaned),
         });
-        await this.#removeRoutes([orphaned]);
+        const backend = { serviceName: childName(req.name), serviceNamespace: req.namespace };
+        await this.#d.routes.remove(orphaned, backend);
         this.#recordedRoutes.delete(key);
       }
       return {};
     }
+    try {
+      return await this.#converge(key, cs, ctx);
+    } catch (err) {
+      // A write the API server refused, or an object in the way: the user must learn of it.
+      const problem = problemFromError(err);
+      if (!problem) throw err;
+      ctx.logger.info("A write for the CloudShell was refused", {
+        reason: problem.reason,
+        error: errorMessage(err),
+      });
+      return await this.#report(cs, problem);
+    }
+  }
+
+  async #converge(key: string, cs: CloudShell, ctx: ReconcileContext): Promise<Result> {
+    const name = cs.metadata.name!;
+    const namespace = cs.metadata.namespace!;
     if (cs.metadata.deletionTimestamp) return await this.#finalize(cs);
     const status = this.#currentStatus(key, cs);
     if (isTerminal(status?.phase)) return await this.#ended(cs);
 
     const spec = cs.spec ?? {};
-    const problem = validateSpec(spec, req.name, req.namespace, {
+    const problem = validateSpec(spec, name, namespace, {
       allowedEnvValueFrom: this.#d.settings.allowedEnvValueFrom,
     });
     if (problem) return await this.#report(cs, { ...problem, retry: false });
+    const mode = exposureMode(spec);
+    const route = desiredRoute(cs, mode);
+    const refused = route && routeProblem(route, namespace, this.#policy);
+    if (refused) return await this.#report(cs, refused);
 
     let job = this.#job(key, cs);
-    const ttl = ttlSeconds(spec);
+    const { seconds: ttl, cappedFrom } = effectiveTtl(spec, this.#policy);
+    if (cappedFrom !== undefined) {
+      this.#d.events.event(
+        cs,
+        "Warning",
+        Reasons.ttlCapped,
+        `The TTL of ${cappedFrom}s is above the maximum of ${ttl}s an administrator set; the session lasts ${ttl}s`,
+      );
+    }
     const startedAt = Date.parse(status?.lastScheduleTime ?? job?.metadata.creationTimestamp ?? "");
     const expiresAt = ttl === undefined
       ? undefined
@@ -200,28 +237,24 @@ export class CloudShellReconciler implements Reconciler {
       await this.#extendDeadline(job, ttl);
     }
 
-    const mode = exposureMode(spec);
     if (!job) {
-      const prepared = await this.#prepareJob(cs);
+      const prepared = await this.#prepareJob(cs, ttl);
       if ("reason" in prepared) return await this.#report(cs, prepared);
-      // The Service goes out together with the Job. It is the slowest create of a new shell (the API
-      // server allocates IPs and node ports one Service at a time), and it must be there by the time
-      // the pod is Ready, or that moment waits for it.
-      const [made] = await Promise.all([this.#createJob(cs, prepared, ctx), this.#ensureService(cs, mode)]);
-      if ("reason" in made) return await this.#report(cs, made);
-      job = made.job;
+      job = await this.#createJob(cs, prepared, ctx);
     }
 
-    const service = await this.#ensureService(cs, mode);
-    const routed = await this.#ensureRoute(cs, mode);
+    // The Service selects the Job's own pods, by the selector the API server gave the Job, so it goes
+    // out right after the Job; the pod takes longer than that to start.
+    const service = await this.#ensureService(cs, mode, job);
+    const routed = await this.#ensureRoute(cs, route, status);
     // The Job exists but the terminal cannot be reached yet: upstream's CreatedJob phase says exactly that.
     if (routed !== true) return await this.#report(cs, routed, "CreatedJob");
 
-    const url = accessUrl(cs, mode, service, mode === "NodePort" ? this.#nodeHost() : undefined);
+    const url = accessUrl(cs, mode, service, mode === "NodePort" ? this.#nodeHost() : undefined, ttl);
     if (typeof url !== "string") return await this.#report(cs, url, "CreatedJob");
 
     const ready = hasReadyPod(
-      this.#d.pods.byLabel(OWNER_LABEL, req.name).filter((p) => p.metadata.namespace === req.namespace),
+      this.#d.pods.byLabel(OWNER_LABEL, name).filter((p) => p.metadata.namespace === namespace),
       job,
     );
     const phase: Phase = ready ? "Ready" : "CreatedRouteRule";
@@ -281,7 +314,7 @@ export class CloudShellReconciler implements Reconciler {
   }
 
   /** Renders the shell's Job, once its template and kubeconfig are there. */
-  async #prepareJob(cs: CloudShell): Promise<PreparedJob | Problem> {
+  async #prepareJob(cs: CloudShell, ttl: number | undefined): Promise<PreparedJob | Problem> {
     const template = this.#d.templates.current();
     if (!template.ok) return { reason: Reasons.templateInvalid, message: template.reason, retry: true };
     const kubeconfig = this.#kubeconfigSource(cs);
@@ -291,7 +324,7 @@ export class CloudShellReconciler implements Reconciler {
     const { defaultImage, terminal } = this.#d.settings;
     const renderWith = (secret?: string): JobLike | Problem => {
       try {
-        return renderJob(template.template, cs, kubeconfig, defaultImage, terminal, secret);
+        return renderJob(template.template, cs, kubeconfig, defaultImage, ttl, terminal, secret);
       } catch (err) {
         return {
           reason: Reasons.templateInvalid,
@@ -330,80 +363,49 @@ export class CloudShellReconciler implements Reconciler {
 
   /**
    * The shell's NetworkPolicy, when the administrator asked for them. One that exists and is not this
-   * shell's (a namesake's, or made to look like ours) is a problem, never adopted: it could admit anyone.
+   * shell's (a namesake's, or made to look like ours) could admit anyone: ChildConflict, never adopted.
    */
-  async #ensureNetworkPolicy(cs: CloudShell): Promise<Problem | undefined> {
+  async #ensureNetworkPolicy(cs: CloudShell): Promise<void> {
     const sources = this.#d.settings.networkPolicy;
-    if (!wantsNetworkPolicy(sources)) return undefined;
-    const policy = buildNetworkPolicy(cs, sources);
-    try {
-      await this.#d.client.create(Resources.networkPolicies, policy);
-      return undefined;
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-    }
-    const existing = await this.#d.client.get(
-      Resources.networkPolicies,
-      cs.metadata.namespace,
-      policy.metadata.name!,
-    );
-    if (isOwnedBy(existing, cs)) return undefined;
-    return {
-      reason: Reasons.networkPolicyConflict,
-      message:
-        `NetworkPolicy ${policy.metadata.name} exists and is not owned by this CloudShell; delete or rename it`,
-      retry: true,
-    };
+    if (!wantsNetworkPolicy(sources)) return;
+    await ensureChild(this.#d.client, Resources.networkPolicies, buildNetworkPolicy(cs, sources), cs);
   }
 
-  async #createJob(
-    cs: CloudShell,
-    prepared: PreparedJob,
-    ctx: ReconcileContext,
-  ): Promise<{ job: JobLike } | Problem> {
+  /**
+   * Creates the Job (or finds this shell's own), with the ServiceAccount before it and the RoleBinding
+   * beside it. Throws ChildConflict when any of them has a namesake that is not this shell's.
+   */
+  async #createJob(cs: CloudShell, prepared: PreparedJob, ctx: ReconcileContext): Promise<JobLike> {
     const ns = cs.metadata.namespace!;
     const { job, kubeconfig, origin, credentialSecret } = prepared;
     const ownAccount = kubeconfig.kind === "ServiceAccount";
+    const client = this.#d.client;
     // The pod's ServiceAccount must exist before the Job controller creates the pod; the binding
     // only before anyone uses the token, so it goes out together with the Job.
-    if (ownAccount) await ensureServiceAccount(this.#d.client, cs);
+    if (ownAccount) await ensureServiceAccount(client, cs);
     // The fence goes up before the terminal does.
-    const fenced = await this.#ensureNetworkPolicy(cs);
-    if (fenced) return fenced;
-    try {
-      const [createdJob] = await Promise.all([
-        this.#d.client.create<JobLike>(Resources.jobs, job),
-        ownAccount ? ensureRoleBinding(this.#d.client, cs, this.#d.settings.clusterRole) : undefined,
-      ]);
-      // Kept slim, like the informer's copies: a full Job with its pod template is several kilobytes.
-      this.#createdJobs.remember(keyFor(ns, cs.metadata.name!), slimJob(createdJob));
-      ctx.logger.info("Created Job", {
-        job: createdJob.metadata.name,
-        template: origin,
-        login: credentialSecret !== undefined,
-      });
-      return { job: createdJob };
-    } catch (err) {
-      if (isInvalid(err)) {
-        return {
-          reason: Reasons.jobInvalid,
-          message: `The API server rejected the Job: ${errorMessage(err)}`,
-          retry: false,
-        };
+    await this.#ensureNetworkPolicy(cs);
+    if (ownAccount) await ensureServiceAccount(client, cs);
+    const [made, bound] = await Promise.allSettled([
+      ensureChild(client, Resources.jobs, job, cs),
+      ownAccount ? ensureRoleBinding(client, cs, this.#d.settings.clusterRole) : Promise.resolve(),
+    ]);
+    if (bound.status === "rejected") {
+      // A binding of that name that is not ours may grant the account anything: the terminal must not run.
+      if (made.status === "fulfilled") {
+        await this.#deleteIgnoringMissing(Resources.jobs, ns, job.metadata.name!);
       }
-      if (!isAlreadyExists(err)) throw err;
-      // Our cache was behind, or someone else's Job has the name: look at the real one.
-      const existing = await this.#d.client.get<JobLike>(Resources.jobs, ns, childName(cs.metadata.name!));
-      if (!isOwnedBy(existing, cs)) {
-        return {
-          reason: Reasons.jobConflict,
-          message:
-            `Job ${existing.metadata.name} exists and is not owned by this CloudShell; delete or rename it`,
-          retry: true,
-        };
-      }
-      return { job: existing };
+      throw bound.reason;
     }
+    if (made.status === "rejected") throw made.reason;
+    // Kept slim, like the informer's copies: a full Job with its pod template is several kilobytes.
+    this.#createdJobs.remember(keyFor(ns, cs.metadata.name!), slimJob(made.value));
+    ctx.logger.info("Created Job", {
+      job: made.value.metadata.name,
+      template: origin,
+      login: credentialSecret !== undefined,
+    });
+    return made.value;
   }
 
   /**
@@ -460,55 +462,70 @@ export class CloudShellReconciler implements Reconciler {
     }, "merge");
   }
 
-  async #ensureService(cs: CloudShell, mode: string): Promise<ServiceLike> {
+  /** The shell's Service, of the type its mode needs and selecting its Job's pods. */
+  async #ensureService(cs: CloudShell, mode: string, job: JobLike): Promise<ServiceLike> {
     const ns = cs.metadata.namespace!;
     const name = childName(cs.metadata.name!);
     const key = keyFor(ns, cs.metadata.name!);
+    const jobSelector = job.spec?.selector?.matchLabels;
     const cached = this.#createdServices.resolve(key, this.#d.services.get(ns, name));
-    const type = serviceTypeFor(mode);
-    if (cached && isOwnedBy(cached, cs)) {
-      if (cached.spec?.type === type) return cached;
-      // The exposure mode changed between NodePort and the others: switch the type, keep the ClusterIP.
-      const ports = buildService(cs, mode).spec!.ports;
-      return await this.#d.client.patch<ServiceLike>(
+    let service = cached && isOwnedBy(cached, cs) ? cached : undefined;
+    if (!service) {
+      service = await ensureChild(
+        this.#d.client,
         Resources.services,
-        ns,
-        name,
-        { spec: { type, ports } },
-        "merge",
+        buildService(cs, mode, jobSelector),
+        cs,
       );
+      this.#createdServices.remember(key, slimService(service));
     }
-    try {
-      const created = await this.#d.client.create<ServiceLike>(Resources.services, buildService(cs, mode));
-      this.#createdServices.remember(key, slimService(created));
-      return created;
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      const existing = await this.#d.client.get<ServiceLike>(Resources.services, ns, name);
-      if (!isOwnedBy(existing, cs)) {
-        throw new Error(`Service ${ns}/${name} exists and is not owned by this CloudShell`);
-      }
-      return existing.spec?.type === type ? existing : await this.#ensureService(cs, mode);
+    const type = serviceTypeFor(mode);
+    const selector = serviceSelector(cs, jobSelector);
+    const patch: ServiceLike["spec"] = {};
+    // The exposure mode changed between NodePort and the others: switch the type, keep the ClusterIP.
+    if (service.spec?.type !== type) {
+      Object.assign(patch, { type, ports: buildService(cs, mode, jobSelector).spec!.ports });
     }
+    // A Service made before the selector named the Job (or for a Job since replaced): select this Job's pods.
+    const current = service.spec?.selector ?? {};
+    const stale = Object.keys(current).some((k) => !(k in selector)) ||
+      Object.entries(selector).some(([k, v]) => current[k] !== v);
+    if (stale) {
+      const removed = Object.fromEntries(
+        Object.keys(current).filter((k) => !(k in selector)).map((k) => [k, null]),
+      );
+      patch.selector = { ...removed, ...selector } as Record<string, string>;
+    }
+    if (Object.keys(patch).length === 0) return service;
+    return await this.#d.client.patch<ServiceLike>(Resources.services, ns, name, { spec: patch }, "merge");
   }
 
   /**
-   * Adds the shell's path to the shared Ingress or VirtualService, recording it (and a
-   * finalizer, so it is removed again) on the CloudShell first; removes a route the shell
-   * no longer wants.
+   * Adds the shell's path to the shared Ingress or VirtualService, recording it in the status (and
+   * a finalizer, so it is removed again) first; removes a route the shell no longer wants. The
+   * record lives in the status because the creator of a CloudShell cannot write it: what the
+   * operator takes out of shared objects is never decided by a tenant (and even there, only
+   * entries leading to the shell's own Service are touched).
    */
-  async #ensureRoute(cs: CloudShell, mode: string): Promise<true | Problem> {
-    const want = desiredRoute(cs, mode);
-    const recorded = parseRouteRef(cs.metadata.annotations?.[ROUTE_ANNOTATION] ?? "");
+  async #ensureRoute(
+    cs: CloudShell,
+    want: DesiredRoute | undefined,
+    status: CloudShellStatus | undefined,
+  ): Promise<true | Problem> {
+    const recorded = recordedRoute(status?.route);
+    const legacy = legacyRouteHint(cs);
     const wantEncoded = want ? encodeRouteRef(want) : undefined;
     const recordedEncoded = recorded ? encodeRouteRef(recorded) : undefined;
-    if (recorded && recordedEncoded !== wantEncoded) await this.#removeRoutes([recorded]);
+    const backend = routeBackend(cs);
+    for (const old of [recorded, legacy]) {
+      if (old && encodeRouteRef(old) !== wantEncoded) await this.#d.routes.remove(old, backend);
+    }
     if (!want) {
-      if (recorded) await this.#setRouteRecord(cs, undefined);
+      if (recorded || legacy) await this.#setRouteRecord(cs, status, undefined);
       return true;
     }
-    if (recordedEncoded !== wantEncoded) await this.#setRouteRecord(cs, want);
-    else if (this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs)?.phase === "Ready") {
+    if (recordedEncoded !== wantEncoded || legacy) await this.#setRouteRecord(cs, status, want);
+    else if (status?.phase === "Ready") {
       // Recorded and reported Ready before: the route was written then.
       return true;
     }
@@ -521,28 +538,64 @@ export class CloudShellReconciler implements Reconciler {
     }
   }
 
-  async #removeRoutes(refs: RouteRef[]): Promise<void> {
-    for (const ref of refs) await this.#d.routes.remove(ref);
-  }
-
   /**
-   * Records the route a shell owns and keeps the finalizer in step with it, in one write with the
-   * resourceVersion as precondition. Shells without a route need no finalizer: their children go
-   * by garbage collection, so deleting them never waits on the operator.
+   * Records the route a shell owns in its status and keeps the finalizer in step with it: the
+   * finalizer first and the record after it when a route is added, the other way round when it
+   * goes. Shells without a route need no finalizer: their children go by garbage collection, so
+   * deleting them never waits on the operator. The previous version's annotation is dropped.
    */
-  async #setRouteRecord(cs: CloudShell, ref: RouteRef | undefined): Promise<void> {
-    const finalizers = (cs.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
-    if (ref) finalizers.push(FINALIZER);
-    await this.#d.client.patch(CloudShells, cs.metadata.namespace, cs.metadata.name!, {
-      metadata: {
-        resourceVersion: cs.metadata.resourceVersion,
-        finalizers,
-        annotations: { [ROUTE_ANNOTATION]: ref ? encodeRouteRef(ref) : null },
-      },
-    }, "merge");
+  async #setRouteRecord(
+    cs: CloudShell,
+    status: CloudShellStatus | undefined,
+    ref: RouteRef | undefined,
+  ): Promise<void> {
     const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
-    if (ref) this.#recordedRoutes.set(key, ref);
-    else this.#recordedRoutes.delete(key);
+    const metadata = async () => {
+      const finalizers = (cs.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+      if (ref) finalizers.push(FINALIZER);
+      const changed = finalizers.length !== (cs.metadata.finalizers ?? []).length ||
+        cs.metadata.annotations?.[ROUTE_ANNOTATION] !== undefined;
+      if (!changed) return;
+      await this.#d.client.patch(CloudShells, cs.metadata.namespace, cs.metadata.name!, {
+        metadata: {
+          resourceVersion: cs.metadata.resourceVersion,
+          finalizers,
+          ...(cs.metadata.annotations?.[ROUTE_ANNOTATION] === undefined
+            ? {}
+            : { annotations: { [ROUTE_ANNOTATION]: null } }),
+        },
+      }, "merge");
+    };
+    const record = async () => {
+      const route = ref ? routeRecord(ref) : undefined;
+      if (encodeRecord(status?.route) === encodeRecord(route)) return;
+      const updated = await this.#d.client.patch<CloudShell>(
+        CloudShells,
+        cs.metadata.namespace,
+        cs.metadata.name!,
+        { status: { route: route ?? null } },
+        "merge",
+        { subresource: "status" },
+      );
+      const next: CloudShellStatus = { ...status };
+      if (route) next.route = route;
+      else delete next.route;
+      this.#written.set(key, {
+        uid: cs.metadata.uid!,
+        resourceVersion: updated.metadata.resourceVersion ?? "",
+        status: next,
+        at: this.#now(),
+      });
+    };
+    if (ref) {
+      await metadata();
+      await record();
+      this.#recordedRoutes.set(key, ref);
+    } else {
+      await record();
+      await metadata();
+      this.#recordedRoutes.delete(key);
+    }
   }
 
   /** Scans the cached nodes, so it is only asked for NodePort URLs. */
@@ -605,8 +658,9 @@ export class CloudShellReconciler implements Reconciler {
   /** Deletion: remove route entries, then our finalizer; owned objects go by garbage collection. */
   async #finalize(cs: CloudShell): Promise<Result> {
     if (!cs.metadata.finalizers?.includes(FINALIZER)) return {};
-    await this.#removeRoutes(routeRefsToRemove(cs));
-    this.#recordedRoutes.delete(keyFor(cs.metadata.namespace, cs.metadata.name!));
+    const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
+    await this.#removeRoutes(cs, routeRefsToRemove(cs, this.#currentStatus(key, cs)));
+    this.#recordedRoutes.delete(key);
     const finalizers = cs.metadata.finalizers.filter((f) => f !== FINALIZER);
     try {
       await this.#d.client.patch(CloudShells, cs.metadata.namespace, cs.metadata.name!, {
@@ -620,10 +674,17 @@ export class CloudShellReconciler implements Reconciler {
 
   /** Removes the shell's route entries and, with them, its record and finalizer. */
   async #releaseRoutes(cs: CloudShell): Promise<void> {
-    const refs = routeRefsToRemove(cs);
+    const status = this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs);
+    const refs = routeRefsToRemove(cs, status);
     if (refs.length === 0 && !cs.metadata.finalizers?.includes(FINALIZER)) return;
-    await this.#removeRoutes(refs);
-    await this.#setRouteRecord(cs, undefined);
+    await this.#removeRoutes(cs, refs);
+    await this.#setRouteRecord(cs, status, undefined);
+  }
+
+  /** Takes out the shell's entries (those leading to its own Service) wherever `refs` point. */
+  async #removeRoutes(cs: CloudShell, refs: RouteRef[]): Promise<void> {
+    const backend = routeBackend(cs);
+    for (const ref of refs) await this.#d.routes.remove(ref, backend);
   }
 
   async #deleteIgnoringMissing(
@@ -691,4 +752,9 @@ export class CloudShellReconciler implements Reconciler {
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A route record in a comparable form (its key order may differ between our copy and the server's). */
+function encodeRecord(record: CloudShellStatus["route"]): string {
+  return record ? JSON.stringify([record.kind, record.namespace, record.name, record.path]) : "";
 }

@@ -7,6 +7,7 @@
 import type { KubeClient } from "../kube/client.ts";
 import type { ResourceType } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL, OWNER_LABEL } from "./api.ts";
 
 /** The modes that add an entry to a shared object. */
 export type RouteMode = "Ingress" | "VirtualService";
@@ -22,11 +23,19 @@ export interface RouteRef {
   path: string;
 }
 
-/** The entry a CloudShell wants, and how to create the shared object if it is missing. */
-export interface DesiredRoute extends RouteRef {
-  /** The Service that serves the terminal. */
+/**
+ * The Service a shell's route entry leads to. It is what marks an entry as the
+ * shell's own: no two live shells have the same Service, and a tenant cannot
+ * make the operator write an entry leading to someone else's, so the operator
+ * changes or removes only entries that lead to the shell's own Service.
+ */
+export interface RouteBackend {
   serviceName: string;
   serviceNamespace: string;
+}
+
+/** The entry a CloudShell wants, and how to create the shared object if it is missing. */
+export interface DesiredRoute extends RouteRef, RouteBackend {
   /** The CloudShell's name: the owner label of a created object, and the VirtualService route name. */
   owner: string;
   /** Used only when the Ingress is created, except `host` (the rule the path goes in). */
@@ -36,7 +45,15 @@ export interface DesiredRoute extends RouteRef {
 }
 
 /** Why a route could not be written, as a condition reason. */
-export type RouteErrorReason = "VirtualServiceCRDMissing" | "RouteConflict" | "BackendNamespaceMismatch";
+export type RouteErrorReason =
+  | "VirtualServiceCRDMissing"
+  | "RouteConflict"
+  | "BackendNamespaceMismatch"
+  /** The path is taken by an entry that leads elsewhere (another shell's, or someone's own). */
+  | "RoutePathConflict"
+  /** The shared object exists and was not made by this operator (or CloudTTY). */
+  | "IngressConflict"
+  | "VirtualServiceConflict";
 
 /** A route failure the caller should report to the user rather than only retry. */
 export class RouteError extends Error {
@@ -87,12 +104,28 @@ export interface RouteKind<T extends KubeObject> {
   readonly type: ResourceType;
   /** A new shared object holding only this route. */
   build(route: DesiredRoute): T;
-  /** The object with the route set, or undefined when it is already exactly right. */
+  /**
+   * The object with the route set, or undefined when it is already exactly right. Throws
+   * `RoutePathConflict` when the path is held by an entry leading to another backend: never replaced.
+   */
   add(current: T, route: DesiredRoute): T | undefined;
-  /** What to do to take the entries of `path` out. */
-  remove(current: T, path: string): Removal<T>;
+  /** What to do to take out the entries of `ref.path` that lead to `backend` (and only those). */
+  remove(current: T, ref: RouteRef, backend: RouteBackend): Removal<T>;
   /** Called when the object was not found, to tell a missing type from a missing object (throws). */
   checkServed?(client: KubeClient, namespace: string): Promise<void>;
+}
+
+/** Labels that say an operator made a shared object: ours, and CloudTTY's (for objects it left behind). */
+const MADE_BY_OPERATOR_LABELS = [OWNER_LABEL, "worker.cloudtty.io/owner-name"];
+
+/**
+ * Whether a shared Ingress or VirtualService was made by this operator or by
+ * CloudTTY for CloudShells. Only someone who may write the object could have
+ * labelled it so, and labelling it is their consent to shells adding entries.
+ */
+export function madeByOperator(obj: KubeObject): boolean {
+  const labels = obj.metadata.labels ?? {};
+  return labels[MANAGED_BY_LABEL] === MANAGED_BY || MADE_BY_OPERATOR_LABELS.some((l) => l in labels);
 }
 
 /** Replaces every item of `list` that `matches` with a copy of `item`, or appends it when none does. */

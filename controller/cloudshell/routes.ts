@@ -12,13 +12,22 @@ import { objectPath, type ResourceType } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { ingressRoutes } from "./ingress_route.ts";
 import { KeyedMutex } from "./keyed_mutex.ts";
-import { type DesiredRoute, RouteError, type RouteKind, type RouteRef } from "./route_types.ts";
+import {
+  type DesiredRoute,
+  madeByOperator,
+  type RouteBackend,
+  RouteError,
+  type RouteKind,
+  type RouteRef,
+} from "./route_types.ts";
 import { virtualServiceRoutes } from "./virtual_service_route.ts";
 
 export {
   type DesiredRoute,
   encodeRouteRef,
+  madeByOperator,
   parseRouteRef,
+  type RouteBackend,
   RouteError,
   type RouteErrorReason,
   type RouteMode,
@@ -35,6 +44,12 @@ export interface RouteManagerOptions {
   baseDelayMs?: number;
   /** Longest retry delay (default 1 s). */
   maxDelayMs?: number;
+  /**
+   * Add entries to Ingresses and VirtualServices that neither this operator nor CloudTTY made
+   * (CloudTTY's behaviour; an administrator's opt-in). Default false: such an object is left alone
+   * and the shell reports `IngressConflict` or `VirtualServiceConflict`.
+   */
+  useExistingObjects?: boolean;
 }
 
 /** The outcome of one attempt: done, or lost a race with another writer and worth another try. */
@@ -47,9 +62,11 @@ export class RouteManager {
   readonly #maxAttempts: number;
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
+  readonly #useExistingObjects: boolean;
 
   constructor(client: KubeClient, opts: RouteManagerOptions = {}) {
     this.#client = client;
+    this.#useExistingObjects = opts.useExistingObjects ?? false;
     this.#maxAttempts = opts.maxAttempts ?? 8;
     this.#baseDelayMs = opts.baseDelayMs ?? 20;
     this.#maxDelayMs = opts.maxDelayMs ?? 1_000;
@@ -74,13 +91,16 @@ export class RouteManager {
     }
   }
 
-  /** Takes the route's entries out; deletes the shared object when it is ours and left empty. */
-  async remove(ref: RouteRef): Promise<void> {
+  /**
+   * Takes out the entries of the route's path that lead to `backend` (the shell's own Service, and
+   * nothing else); deletes the shared object when this operator made it and it is left empty.
+   */
+  async remove(ref: RouteRef, backend: RouteBackend): Promise<void> {
     switch (ref.mode) {
       case "Ingress":
-        return await this.#remove(ingressRoutes, ref);
+        return await this.#remove(ingressRoutes, ref, backend);
       case "VirtualService":
-        return await this.#remove(virtualServiceRoutes, ref);
+        return await this.#remove(virtualServiceRoutes, ref, backend);
       default:
         throw new Error(`Unknown route mode ${JSON.stringify((ref as RouteRef).mode)}`);
     }
@@ -101,17 +121,25 @@ export class RouteManager {
           throw err;
         }
       }
+      if (!this.#useExistingObjects && !madeByOperator(current)) {
+        throw new RouteError(
+          kind.type.kind === "Ingress" ? "IngressConflict" : "VirtualServiceConflict",
+          `${kind.type.kind} ${route.namespace}/${route.objectName} exists and was not created by ` +
+            "cloudshell-operator; the operator does not change it: choose another name, or let an " +
+            "administrator label it app.kubernetes.io/managed-by=cloudshell-operator",
+        );
+      }
       const next = kind.add(current, route);
       if (!next) return "done";
       return await this.#update(kind.type, next);
     });
   }
 
-  #remove<T extends KubeObject>(kind: RouteKind<T>, ref: RouteRef): Promise<void> {
+  #remove<T extends KubeObject>(kind: RouteKind<T>, ref: RouteRef, backend: RouteBackend): Promise<void> {
     return this.#cycle(kind.type, ref, async () => {
       const current = await this.#get(kind, ref);
       if (!current) return "done";
-      const removal = kind.remove(current, ref.path);
+      const removal = kind.remove(current, ref, backend);
       switch (removal.action) {
         case "none":
           return "done";

@@ -43,9 +43,13 @@ export function slimPod(pod: PodLike): PodLike {
   };
 }
 
-/** A Job's identity, deadline, conditions and the name of its login Secret (status names it). */
+/**
+ * A Job's identity, deadline, pod selector (for the Service's), conditions and the name of its login
+ * Secret (status names it).
+ */
 export function slimJob(job: JobLike): JobLike {
   const credential = job.spec?.template?.spec?.volumes?.find((v) => v.name === CREDENTIAL_VOLUME);
+  const matchLabels = job.spec?.selector?.matchLabels;
   return {
     ...base(job),
     spec: {
@@ -57,16 +61,22 @@ export function slimJob(job: JobLike): JobLike {
           },
         },
       }),
+      ...(matchLabels ? { selector: { matchLabels } } : {}),
     },
     status: { conditions: job.status?.conditions },
   };
 }
 
-/** A Service's identity, type, cluster IP and ports. */
+/** A Service's identity, type, selector, cluster IP and ports. */
 export function slimService(svc: ServiceLike): ServiceLike {
   return {
     ...base(svc),
-    spec: { type: svc.spec?.type, clusterIP: svc.spec?.clusterIP, ports: svc.spec?.ports },
+    spec: {
+      type: svc.spec?.type,
+      selector: svc.spec?.selector,
+      clusterIP: svc.spec?.clusterIP,
+      ports: svc.spec?.ports,
+    },
   };
 }
 

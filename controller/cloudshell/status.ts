@@ -17,6 +17,9 @@ export const Reasons = {
   templateInvalid: "InvalidJobTemplate",
   jobInvalid: "JobInvalid",
   jobConflict: "JobConflict",
+  routeNamespaceNotAllowed: "RouteNamespaceNotAllowed",
+  ingressAnnotationNotAllowed: "IngressAnnotationNotAllowed",
+  ttlCapped: "TTLCapped",
   noNodeAddress: "NoNodeAddress",
   expired: "Expired",
   completed: "Completed",
@@ -67,6 +70,8 @@ export function buildStatus(
   if (lastScheduleTime) status.lastScheduleTime = lastScheduleTime;
   const credentialSecretName = desired.credentialSecretName ?? current?.credentialSecretName;
   if (credentialSecretName) status.credentialSecretName = credentialSecretName;
+  // The route record is written on its own, before the route (reconciler.ts); it is carried along here.
+  if (current?.route) status.route = current.route;
   return status;
 }
 
@@ -82,6 +87,7 @@ function canonical(s: CloudShellStatus): string {
     lastScheduleTime: s.lastScheduleTime ?? "",
     credentialSecretName: s.credentialSecretName ?? "",
     observedGeneration: s.observedGeneration ?? 0,
+    route: s.route ? [s.route.kind, s.route.namespace, s.route.name, s.route.path] : null,
     conditions: (s.conditions ?? []).map((c) => [
       c.type,
       c.status,

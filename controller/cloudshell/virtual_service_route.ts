@@ -1,7 +1,9 @@
 /**
  * Route entries in a shared Istio VirtualService: one HTTP route per
- * CloudShell, identified by its first match being a URI prefix equal to the
- * route path. Other routes, hosts, gateways and exportTo are left alone.
+ * CloudShell, found by its first match being a URI prefix equal to the route
+ * path, and the shell's own only when it leads to the shell's Service (its
+ * destination host names the Service and its namespace). Other routes, hosts,
+ * gateways and exportTo are left alone.
  */
 import { isDeepStrictEqual } from "node:util";
 import type { KubeClient } from "../kube/client.ts";
@@ -13,8 +15,10 @@ import {
   type DesiredRoute,
   type Removal,
   replaceOrAppend,
+  type RouteBackend,
   RouteError,
   type RouteKind,
+  type RouteRef,
 } from "./route_types.ts";
 
 /** Istio's VirtualService, at the version upstream wrote. */
@@ -51,6 +55,17 @@ function isRouteOf(route: HttpRoute, path: string): boolean {
   return route.match?.[0]?.uri?.prefix === path;
 }
 
+/** The destination host of a shell's Service. */
+function serviceHost(backend: RouteBackend): string {
+  return `${backend.serviceName}.${backend.serviceNamespace}.svc.cluster.local`;
+}
+
+/** Whether every destination of a route is the shell's Service. */
+function leadsTo(route: HttpRoute, backend: RouteBackend): boolean {
+  const destinations = route.route ?? [];
+  return destinations.length > 0 && destinations.every((d) => d.destination?.host === serviceHost(backend));
+}
+
 function httpRoute(route: DesiredRoute): HttpRoute {
   return {
     name: route.owner,
@@ -59,7 +74,7 @@ function httpRoute(route: DesiredRoute): HttpRoute {
     route: [{
       destination: {
         // The Service's own namespace: upstream used the VirtualService's, which breaks when they differ.
-        host: `${route.serviceName}.${route.serviceNamespace}.svc.cluster.local`,
+        host: serviceHost(route),
         port: { number: TTYD_PORT },
       },
     }],
@@ -88,21 +103,40 @@ export function buildVirtualService(route: DesiredRoute): VirtualService {
   };
 }
 
-/** The VirtualService with the route set (replaced or appended), or undefined when nothing changes. */
+/**
+ * The VirtualService with the route set (replaced or appended), or undefined when nothing changes.
+ * A route of that path leading anywhere else is someone else's: RoutePathConflict.
+ */
 export function addVirtualServiceRoute(
   current: VirtualService,
   route: DesiredRoute,
 ): VirtualService | undefined {
+  const taken = (current.spec?.http ?? []).find((r) => isRouteOf(r, route.path) && !leadsTo(r, route));
+  if (taken) {
+    throw new RouteError(
+      "RoutePathConflict",
+      `Path ${route.path} in VirtualService ${current.metadata.namespace}/${current.metadata.name} already ` +
+        `leads to ${taken.route?.[0]?.destination?.host ?? "another destination"}; choose another ` +
+        "pathPrefix or pathSuffix",
+    );
+  }
   const next = structuredClone(current);
   const http = (next.spec ??= {}).http ??= [];
   replaceOrAppend(http, (r) => isRouteOf(r, route.path), httpRoute(route));
   return isDeepStrictEqual(next, current) ? undefined : next;
 }
 
-/** Drops the routes of `path`; deletes a VirtualService left empty only when this operator created it. */
-export function removeVirtualServiceRoute(current: VirtualService, path: string): Removal<VirtualService> {
+/**
+ * Drops the shell's routes of `ref.path` (those leading to its Service); deletes a VirtualService left
+ * empty only when this operator created it.
+ */
+export function removeVirtualServiceRoute(
+  current: VirtualService,
+  ref: RouteRef,
+  backend: RouteBackend,
+): Removal<VirtualService> {
   const http = current.spec?.http ?? [];
-  const kept = http.filter((r) => !isRouteOf(r, path));
+  const kept = http.filter((r) => !(isRouteOf(r, ref.path) && leadsTo(r, backend)));
   if (kept.length === http.length) return { action: "none" };
   if (kept.length === 0 && current.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
     return { action: "delete" };

@@ -412,7 +412,7 @@ export class KubeClient {
 
   async #json<T>(req: RawRequest): Promise<T> {
     const res = await this.request(req);
-    if (!res.ok) throw await errorFromResponse(res, `${req.method} ${req.path}`);
+    if (!res.ok) throw await errorFromResponse(res, `${req.method} ${req.path}`, req.resource);
     return await res.json() as T;
   }
 }

@@ -11,14 +11,17 @@ export class ApiError extends Error {
   /** `Status.reason`, such as `NotFound`, `AlreadyExists`, `Conflict`, `Expired`. */
   readonly reason: string;
   readonly status: Status | undefined;
+  /** The resource (plural) the request was for, when the caller said; callers name the object from it. */
+  readonly resource: string | undefined;
 
-  constructor(code: number, status: Status | undefined, context: string) {
+  constructor(code: number, status: Status | undefined, context: string, resource?: string) {
     const detail = status?.message ?? `HTTP ${code}`;
     super(`${context}: ${detail}`);
     this.name = "ApiError";
     this.code = code;
     this.reason = status?.reason ?? "";
     this.status = status;
+    this.resource = resource;
   }
 }
 
@@ -64,7 +67,11 @@ export function isTransient(err: unknown): boolean {
 }
 
 /** Reads an error response into an ApiError, with its `metav1.Status` when the body is one. */
-export async function errorFromResponse(res: Response, context: string): Promise<ApiError> {
+export async function errorFromResponse(
+  res: Response,
+  context: string,
+  resource?: string,
+): Promise<ApiError> {
   const text = await res.text().catch(() => "");
   let status: Status | undefined;
   try {
@@ -73,5 +80,5 @@ export async function errorFromResponse(res: Response, context: string): Promise
   } catch {
     // Not JSON (a proxy's HTML error page, say): the code alone classifies it.
   }
-  return new ApiError(res.status, status, context);
+  return new ApiError(res.status, status, context, resource);
 }

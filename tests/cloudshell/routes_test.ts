@@ -51,6 +51,11 @@ function vsRoute(namespace: string, owner: string, extra: Partial<DesiredRoute> 
   return { ...ingressRoute(namespace, owner), mode: "VirtualService", objectName: VS, ...extra };
 }
 
+/** A route with itself as the backend whose entries may be removed (the shell's own Service). */
+function own(route: DesiredRoute): [DesiredRoute, DesiredRoute] {
+  return [route, route];
+}
+
 function allPaths(ing: Ingress): string[] {
   return (ing.spec?.rules ?? []).flatMap((r) => r.http?.paths?.map((p) => p.path ?? "") ?? []);
 }
@@ -163,12 +168,19 @@ Deno.test("route refs survive an annotation round trip and malformed ones are re
 
 Deno.test("removing the only path of a user's Ingress keeps a valid, path-less rule", () => {
   const before = userIngress("ns", ["/apis/v1alpha1/cloudshell/a"]);
-  const removal = removeIngressPath(before, "/apis/v1alpha1/cloudshell/a");
+  const ref = {
+    mode: "Ingress" as const,
+    namespace: "ns",
+    objectName: INGRESS,
+    path: "/apis/v1alpha1/cloudshell/a",
+  };
+  const backend = { serviceName: "user-svc", serviceNamespace: "ns" };
+  const removal = removeIngressPath(before, ref, backend);
   assert.equal(removal.action, "update");
   assert.deepEqual(removal.action === "update" && removal.object.spec?.rules, [{
     host: "shell.example.com",
   }]);
-  assert.deepEqual(removeIngressPath(before, "/other"), { action: "none" });
+  assert.deepEqual(removeIngressPath(before, { ...ref, path: "/other" }, backend), { action: "none" });
   // Input is never mutated.
   assert.deepEqual(allPaths(before), ["/apis/v1alpha1/cloudshell/a"]);
 });
@@ -232,23 +244,38 @@ Deno.test("Ingress routes against a real API server", async (t) => {
       const after = await getIngress(cluster.client, ns);
       assert.equal(after?.metadata.resourceVersion, before?.metadata.resourceVersion);
 
-      // A changed backend is updated in place, not appended.
-      await second.ensure(ingressRoute(ns, "a", { serviceName: "renamed" }));
-      const changed = await getIngress(cluster.client, ns);
-      assert.deepEqual(allPaths(changed!), ["/apis/v1alpha1/cloudshell/a", "/apis/v1alpha1/cloudshell/b"]);
-      assert.equal(changed!.spec?.rules?.[0].http?.paths[0].backend.service?.name, "renamed");
+      // A path that leads to another backend is someone else's: never replaced, never removed.
+      await assert.rejects(
+        second.ensure(ingressRoute(ns, "a", { serviceName: "renamed" })),
+        (err) => err instanceof RouteError && err.reason === "RoutePathConflict",
+      );
+      await second.remove(ingressRoute(ns, "a"), { serviceName: "renamed", serviceNamespace: ns });
+      await second.remove(ingressRoute(ns, "a"), {
+        serviceName: "cloudshell-a",
+        serviceNamespace: "elsewhere",
+      });
+      const unchanged = await getIngress(cluster.client, ns);
+      assert.equal(unchanged?.metadata.resourceVersion, before?.metadata.resourceVersion);
     } finally {
       client.close();
     }
   });
 
   await t.step(
-    "a user's Ingress: our path is added and removed, theirs untouched, never deleted",
+    "a user's Ingress is left alone; with the opt-in our path is added and removed, theirs untouched",
     async () => {
       const ns = await cluster.namespace("route-user");
-      await cluster.client.create(Resources.ingresses, userIngress(ns, ["/theirs"]));
+      const created = await cluster.client.create<Ingress>(Resources.ingresses, userIngress(ns, ["/theirs"]));
       const host = "shell.example.com";
-      await routes.ensure(
+      await assert.rejects(
+        routes.ensure(ingressRoute(ns, "a", { ingress: { host } })),
+        (err) => err instanceof RouteError && err.reason === "IngressConflict",
+      );
+      const untouched = await getIngress(cluster.client, ns);
+      assert.equal(untouched?.metadata.resourceVersion, created.metadata.resourceVersion);
+
+      const optIn = new RouteManager(cluster.client, { useExistingObjects: true });
+      await optIn.ensure(
         ingressRoute(ns, "a", { ingress: { host, className: "ours", annotations: { k: "v" } } }),
       );
       const ing = await getIngress(cluster.client, ns);
@@ -260,15 +287,18 @@ Deno.test("Ingress routes against a real API server", async (t) => {
       assert.equal(ing!.spec?.rules?.length, 1);
       assert.deepEqual(allPaths(ing!), ["/theirs", "/apis/v1alpha1/cloudshell/a"]);
 
-      await routes.remove(ingressRoute(ns, "a"));
+      await optIn.remove(...own(ingressRoute(ns, "a")));
       const after = await getIngress(cluster.client, ns);
       assert.ok(after, "a user's Ingress is never deleted");
       assert.deepEqual(after.spec?.rules, userIngress(ns, ["/theirs"]).spec?.rules);
 
-      // Even when our path was the last one.
-      await routes.remove({ mode: "Ingress", namespace: ns, objectName: INGRESS, path: "/theirs" });
-      await routes.ensure(ingressRoute(ns, "b", { ingress: { host } }));
-      await routes.remove(ingressRoute(ns, "b"));
+      // Even when our path was the last one (the user's path taken out as its own backend would).
+      await optIn.remove(
+        { mode: "Ingress", namespace: ns, objectName: INGRESS, path: "/theirs" },
+        { serviceName: "user-svc", serviceNamespace: ns },
+      );
+      await optIn.ensure(ingressRoute(ns, "b", { ingress: { host } }));
+      await optIn.remove(...own(ingressRoute(ns, "b")));
       const emptied = await getIngress(cluster.client, ns);
       assert.ok(emptied, "an emptied user Ingress is kept");
       assert.deepEqual(emptied.spec?.rules, [{ host }]);
@@ -294,7 +324,7 @@ Deno.test("Ingress routes against a real API server", async (t) => {
     assert.deepEqual(rules[1].http?.paths.map((p) => p.path), ["/apis/v1alpha1/cloudshell/b"]);
 
     // The host-less rule loses its only path and goes; the host rule stays.
-    await routes.remove(ingressRoute(ns, "b"));
+    await routes.remove(...own(ingressRoute(ns, "b")));
     ing = await getIngress(cluster.client, ns);
     assert.deepEqual(ing!.spec?.rules?.map((r) => r.host), ["a.example.com"]);
   });
@@ -304,22 +334,22 @@ Deno.test("Ingress routes against a real API server", async (t) => {
     async () => {
       const ns = await cluster.namespace("route-remove");
       for (const o of ["a", "b", "c"]) await routes.ensure(ingressRoute(ns, o));
-      await routes.remove(ingressRoute(ns, "b"));
+      await routes.remove(...own(ingressRoute(ns, "b")));
       let ing = await getIngress(cluster.client, ns);
       assert.deepEqual(allPaths(ing!), ["/apis/v1alpha1/cloudshell/a", "/apis/v1alpha1/cloudshell/c"]);
-      await routes.remove(ingressRoute(ns, "b"));
-      await routes.remove(ingressRoute(ns, "a"));
+      await routes.remove(...own(ingressRoute(ns, "b")));
+      await routes.remove(...own(ingressRoute(ns, "a")));
       ing = await getIngress(cluster.client, ns);
       assert.deepEqual(allPaths(ing!), ["/apis/v1alpha1/cloudshell/c"]);
-      await routes.remove(ingressRoute(ns, "c"));
+      await routes.remove(...own(ingressRoute(ns, "c")));
       assert.equal(await getIngress(cluster.client, ns), undefined, "our emptied Ingress is deleted");
     },
   );
 
   await t.step("remove on a missing Ingress (or namespace) is fine", async () => {
     const ns = await cluster.namespace("route-missing");
-    await routes.remove(ingressRoute(ns, "a"));
-    await routes.remove(ingressRoute("no-such-namespace-route", "a"));
+    await routes.remove(...own(ingressRoute(ns, "a")));
+    await routes.remove(...own(ingressRoute("no-such-namespace-route", "a")));
   });
 
   await t.step(
@@ -330,7 +360,7 @@ Deno.test("Ingress routes against a real API server", async (t) => {
       await Promise.all(owners.map((o) => routes.ensure(ingressRoute(ns, o))));
       const ing = await getIngress(cluster.client, ns);
       assert.deepEqual(allPaths(ing!).sort(), owners.map((o) => `/apis/v1alpha1/cloudshell/${o}`).sort());
-      await Promise.all(owners.map((o) => routes.remove(ingressRoute(ns, o))));
+      await Promise.all(owners.map((o) => routes.remove(...own(ingressRoute(ns, o)))));
       assert.equal(await getIngress(cluster.client, ns), undefined);
     },
   );
@@ -351,7 +381,7 @@ Deno.test("Ingress routes against a real API server", async (t) => {
         assert.deepEqual(allPaths(ing!).sort(), owners.map((o) => `/apis/v1alpha1/cloudshell/${o}`).sort());
         const keep = owners.slice(0, 5);
         await Promise.all(
-          owners.slice(5).map((o, i) => requeued(() => managers[i % 2].remove(ingressRoute(ns, o)))),
+          owners.slice(5).map((o, i) => requeued(() => managers[i % 2].remove(...own(ingressRoute(ns, o))))),
         );
         const left = await getIngress(cluster.client, ns);
         assert.deepEqual(allPaths(left!).sort(), keep.map((o) => `/apis/v1alpha1/cloudshell/${o}`).sort());
@@ -378,11 +408,11 @@ Deno.test("Ingress routes against a real API server", async (t) => {
         "/apis/v1alpha1/cloudshell/b",
         "/apis/v1alpha1/cloudshell/other",
       ]);
-      await routes.remove(ingressRoute(ns, "other"));
-      await racy.remove(ingressRoute(ns, "b"));
+      await routes.remove(...own(ingressRoute(ns, "other")));
+      await racy.remove(...own(ingressRoute(ns, "b")));
       // Our last path goes while someone adds theirs: the delete is preconditioned, so theirs survives.
       client.interfere = () => routes.ensure(ingressRoute(ns, "late"));
-      await racy.remove(ingressRoute(ns, "a"));
+      await racy.remove(...own(ingressRoute(ns, "a")));
       const ing = await getIngress(cluster.client, ns);
       assert.ok(ing, "not deleted under the other writer's path");
       assert.deepEqual(allPaths(ing), ["/apis/v1alpha1/cloudshell/late"]);
@@ -442,7 +472,7 @@ Deno.test("VirtualService routes against a real API server", async (t) => {
       assert.match(err.message, /install Istio's CRDs or choose another exposureMode/);
       return true;
     });
-    await routes.remove(vsRoute(ns, "a"));
+    await routes.remove(...own(vsRoute(ns, "a")));
   });
 
   await installVirtualServiceCrd(client);
@@ -466,7 +496,7 @@ Deno.test("VirtualService routes against a real API server", async (t) => {
   });
 
   await t.step(
-    "a second route is appended; ensure is idempotent; a changed destination is replaced",
+    "a second route is appended; ensure is idempotent; a route leading elsewhere is never replaced",
     async () => {
       await routes.ensure(
         vsRoute(ns, "b", { virtualService: { gateway: "istio-system/gw", exportTo: "." } }),
@@ -480,20 +510,30 @@ Deno.test("VirtualService routes against a real API server", async (t) => {
       await routes.ensure(vsRoute(ns, "b"));
       assert.equal((await getVs(client, ns))?.metadata.resourceVersion, rv, "no write when already right");
 
-      await routes.ensure(vsRoute(ns, "a"));
+      // A same-named shell of another namespace cannot take the route, nor remove it.
+      await assert.rejects(
+        routes.ensure(vsRoute(ns, "a")),
+        (err) => err instanceof RouteError && err.reason === "RoutePathConflict",
+      );
+      await routes.remove(...own(vsRoute(ns, "a")));
       vs = await getVs(client, ns);
-      assert.deepEqual(prefixes(vs), ["/apis/v1alpha1/cloudshell/a", "/apis/v1alpha1/cloudshell/b"]);
-      assert.equal(vs?.spec?.http?.[0].route?.[0].destination.host, `cloudshell-a.${ns}.svc.cluster.local`);
+      assert.equal(vs?.metadata.resourceVersion, rv);
+      assert.equal(
+        vs?.spec?.http?.[0].route?.[0].destination.host,
+        "cloudshell-a.elsewhere.svc.cluster.local",
+      );
+      await routes.remove(...own(vsRoute(ns, "a", { serviceNamespace: "elsewhere" })));
+      await routes.ensure(vsRoute(ns, "a"));
     },
   );
 
   await t.step("remove takes out one route; the last one deletes our VirtualService", async () => {
-    await routes.remove(vsRoute(ns, "a"));
+    await routes.remove(...own(vsRoute(ns, "a")));
     assert.deepEqual(prefixes(await getVs(client, ns)), ["/apis/v1alpha1/cloudshell/b"]);
-    await routes.remove(vsRoute(ns, "a"));
-    await routes.remove(vsRoute(ns, "b"));
+    await routes.remove(...own(vsRoute(ns, "a")));
+    await routes.remove(...own(vsRoute(ns, "b")));
     assert.equal(await getVs(client, ns), undefined);
-    await routes.remove(vsRoute(ns, "b"));
+    await routes.remove(...own(vsRoute(ns, "b")));
   });
 
   await t.step("gateway and exportTo are set on creation only when given", async () => {
@@ -501,11 +541,11 @@ Deno.test("VirtualService routes against a real API server", async (t) => {
     const vs = await getVs(client, ns);
     assert.deepEqual(vs?.spec?.gateways, ["istio-system/gw"]);
     assert.deepEqual(vs?.spec?.exportTo, ["."]);
-    await routes.remove(vsRoute(ns, "g"));
+    await routes.remove(...own(vsRoute(ns, "g")));
     assert.equal(await getVs(client, ns), undefined);
   });
 
-  await t.step("a user's VirtualService keeps its routes and is not deleted when emptied", async () => {
+  await t.step("a user's VirtualService is left alone; with the opt-in it keeps its routes", async () => {
     const other = { match: [{ uri: { exact: "/theirs" } }], route: [{ destination: { host: "user.svc" } }] };
     await client.create<VirtualService>(VirtualServices, {
       apiVersion: "networking.istio.io/v1beta1",
@@ -513,21 +553,27 @@ Deno.test("VirtualService routes against a real API server", async (t) => {
       metadata: { name: VS, namespace: ns },
       spec: { hosts: ["shell.example.com"], http: [other] },
     });
-    await routes.ensure(vsRoute(ns, "a"));
+    await assert.rejects(
+      routes.ensure(vsRoute(ns, "a")),
+      (err) => err instanceof RouteError && err.reason === "VirtualServiceConflict",
+    );
+    assert.deepEqual(prefixes(await getVs(client, ns)), [undefined]);
+    const optIn = new RouteManager(client, { useExistingObjects: true });
+    await optIn.ensure(vsRoute(ns, "a"));
     assert.deepEqual(prefixes(await getVs(client, ns)), [undefined, "/apis/v1alpha1/cloudshell/a"]);
-    await routes.remove(vsRoute(ns, "a"));
+    await optIn.remove(...own(vsRoute(ns, "a")));
     let vs = await getVs(client, ns);
     assert.deepEqual(vs?.spec, { hosts: ["shell.example.com"], http: [other] });
 
     // The user drops their own route, leaving only ours.
-    await routes.ensure(vsRoute(ns, "b"));
+    await optIn.ensure(vsRoute(ns, "b"));
     const current = (await getVs(client, ns))!;
     const onlyOurs = current.spec!.http!.filter((r) => r.name === "b");
     await client.update<VirtualService>(VirtualServices, {
       ...current,
       spec: { ...current.spec, http: onlyOurs },
     });
-    await routes.remove(vsRoute(ns, "b"));
+    await optIn.remove(...own(vsRoute(ns, "b")));
     vs = await getVs(client, ns);
     assert.ok(vs, "an emptied user VirtualService is kept");
     assert.deepEqual(vs.spec?.http, []);

@@ -1,0 +1,102 @@
+/**
+ * What an administrator lets the creators of CloudShells ask for, by flag:
+ * the namespaces a shell's route object may live in besides its own, the
+ * Ingress annotations it may set, and how long a session may last. Pure
+ * checks; the reconciler reports a refusal as `Ready=False` with an Event.
+ */
+import type { CloudShellSpec } from "./api.ts";
+import type { Problem } from "./problems.ts";
+import type { DesiredRoute } from "./route_types.ts";
+import { Reasons } from "./status.ts";
+
+/** The administrator's limits. */
+export interface TenantPolicy {
+  /**
+   * `--route-namespaces`: namespaces besides a shell's own where its Ingress or VirtualService may
+   * live; `*` allows any (CloudTTY's behaviour). Empty: only the shell's own namespace.
+   */
+  routeNamespaces: readonly string[];
+  /**
+   * `--ingress-annotations-allowed`: the `ingressConfig.annotations` keys a shell may set; an entry
+   * ending in `*` is a prefix, `*` alone allows every key.
+   */
+  ingressAnnotations: readonly string[];
+  /** `--default-ttl`: the TTL of shells that ask for none. */
+  defaultTtlSeconds?: number;
+  /** `--max-ttl`: the longest TTL a shell gets; longer ones are capped. */
+  maxTtlSeconds?: number;
+}
+
+/**
+ * The annotations allowed by default: the proxy timeouts a terminal behind
+ * ingress-nginx commonly needs (its 60 s default cuts idle WebSockets). Both
+ * take a number of seconds and configure nothing but the timeout; snippet
+ * annotations, auth and mirror targets, which ingress-nginx turns into
+ * configuration, are not allowed unless an administrator adds them.
+ */
+export const DEFAULT_INGRESS_ANNOTATIONS: readonly string[] = [
+  "nginx.ingress.kubernetes.io/proxy-read-timeout",
+  "nginx.ingress.kubernetes.io/proxy-send-timeout",
+];
+
+/** A policy that allows what CloudTTY allowed: any route namespace, any annotation, any TTL. */
+export const PERMISSIVE_POLICY: TenantPolicy = { routeNamespaces: ["*"], ingressAnnotations: ["*"] };
+
+/** Whether `key` matches an allow list of exact keys and `prefix*` entries. */
+export function allowedBy(list: readonly string[], key: string): boolean {
+  return list.some((entry) => entry.endsWith("*") ? key.startsWith(entry.slice(0, -1)) : entry === key);
+}
+
+/** Why the policy refuses a shell's route, or undefined when it allows it. */
+export function routeProblem(
+  route: DesiredRoute,
+  shellNamespace: string,
+  policy: TenantPolicy,
+): Problem | undefined {
+  if (route.namespace !== shellNamespace && !allowedBy(policy.routeNamespaces, route.namespace)) {
+    const field = route.mode === "Ingress" ? "ingressConfig.namespace" : "virtualServiceConfig.namespace";
+    return {
+      reason: Reasons.routeNamespaceNotAllowed,
+      message:
+        `${field} "${route.namespace}" is not allowed: a CloudShell's ${route.mode} lives in its own ` +
+        `namespace "${shellNamespace}" unless an administrator lists the namespace in --route-namespaces`,
+      retry: false,
+    };
+  }
+  const refused = Object.keys(route.ingress?.annotations ?? {}).filter((k) =>
+    !allowedBy(policy.ingressAnnotations, k)
+  ).sort();
+  if (refused.length > 0) {
+    return {
+      reason: Reasons.ingressAnnotationNotAllowed,
+      message: `ingressConfig.annotations ${refused.map((k) => `"${k}"`).join(", ")} ` +
+        `${refused.length === 1 ? "is" : "are"} not allowed; allowed: ${
+          policy.ingressAnnotations.length ? policy.ingressAnnotations.join(", ") : "none"
+        } (--ingress-annotations-allowed)`,
+      retry: false,
+    };
+  }
+  return undefined;
+}
+
+/** A shell's TTL under the policy, and whether it was cut to the maximum. */
+export interface EffectiveTtl {
+  seconds: number | undefined;
+  /** The TTL the shell asked for when the maximum cut it. */
+  cappedFrom?: number;
+}
+
+/** The TTL a shell gets: its own (or the default), at most the maximum. */
+export function effectiveTtl(spec: CloudShellSpec, policy: TenantPolicy): EffectiveTtl {
+  const asked = spec.ttlSecondsAfterStarted ?? spec.ttl ?? policy.defaultTtlSeconds;
+  const max = policy.maxTtlSeconds;
+  if (max === undefined) return { seconds: asked };
+  if (asked === undefined) return { seconds: max };
+  return asked > max ? { seconds: max, cappedFrom: asked } : { seconds: asked };
+}
+
+/** The policy without flags: routes in the shell's own namespace, the default annotations, no TTL limit. */
+export const DEFAULT_POLICY: TenantPolicy = {
+  routeNamespaces: [],
+  ingressAnnotations: DEFAULT_INGRESS_ANNOTATIONS,
+};
