@@ -318,7 +318,7 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
         "", "none"],
       ["--ingress-annotations-allowed <list>",
         "ingressConfig.annotations keys CloudShells may set, comma-separated; key* is a prefix, * allows all, empty none",
-        DEFAULT_INGRESS_ANNOTATIONS.join(",")],
+        DEFAULT_INGRESS_ANNOTATIONS.join(","), "the two ingress-nginx proxy timeouts"],
       ["--use-existing-route-objects [bool]",
         "add routes to Ingresses and VirtualServices that the operator did not create (as CloudTTY did)", "false"],
       ["--default-ttl <duration>", "session length of CloudShells that set no TTL", "", "none"],
@@ -486,8 +486,8 @@ function tenantOptions(flags: FlagValues) {
     );
   }
   return {
-    routeNamespaces,
-    ingressAnnotationsAllowed: annotations,
+    routeNamespaces: Object.freeze(routeNamespaces),
+    ingressAnnotationsAllowed: Object.freeze(annotations),
     useExistingRouteObjects: useExisting,
     defaultTtlSeconds,
     maxTtlSeconds,

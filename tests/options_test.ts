@@ -69,6 +69,14 @@ Deno.test("parseOptions() defaults", () => {
       pingIntervalSeconds: 30,
       networkPolicy: { cidrs: [], namespaceSelectors: [] },
     },
+    routeNamespaces: [],
+    ingressAnnotationsAllowed: [
+      "nginx.ingress.kubernetes.io/proxy-read-timeout",
+      "nginx.ingress.kubernetes.io/proxy-send-timeout",
+    ],
+    useExistingRouteObjects: false,
+    defaultTtlSeconds: undefined,
+    maxTtlSeconds: undefined,
   });
   assert.equal(options.cloudshellImage, DEFAULT_CLOUDSHELL_IMAGE);
   assert.ok(options.featureGates instanceof FeatureGates);
@@ -83,6 +91,8 @@ Deno.test("parseOptions() returns deeply frozen options", () => {
   assert.ok(Object.isFrozen(options.jobTemplateConfigMap));
   assert.ok(Object.isFrozen(options.metricsBindAddress));
   assert.ok(Object.isFrozen(options.healthProbeBindAddress));
+  assert.ok(Object.isFrozen(options.routeNamespaces));
+  assert.ok(Object.isFrozen(options.ingressAnnotationsAllowed));
   assert.throws(() => {
     (options as { workers: number }).workers = 9;
   }, TypeError);
@@ -103,6 +113,17 @@ Deno.test("parseOptions() reads each flag", async (t) => {
       name: "tpl.v2",
     }],
     [["--job-template-key", "job-temp.yaml"], (o) => o.jobTemplateKey, "job-temp.yaml"],
+    [["--route-namespaces=istio-system, shared ,"], (o) => o.routeNamespaces, ["istio-system", "shared"]],
+    [["--route-namespaces=*"], (o) => o.routeNamespaces, ["*"]],
+    [["--ingress-annotations-allowed="], (o) => o.ingressAnnotationsAllowed, []],
+    [["--ingress-annotations-allowed=a.example.com/*,b"], (o) => o.ingressAnnotationsAllowed, [
+      "a.example.com/*",
+      "b",
+    ]],
+    [["--use-existing-route-objects"], (o) => o.useExistingRouteObjects, true],
+    [["--use-existing-route-objects=false"], (o) => o.useExistingRouteObjects, false],
+    [["--default-ttl=10m", "--max-ttl=8h"], (o) => [o.defaultTtlSeconds, o.maxTtlSeconds], [600, 28_800]],
+    [["--max-ttl=90.5s"], (o) => o.maxTtlSeconds, 90],
     [
       ["--cloudshell-image=registry.local/shell@sha256:abc"],
       (o) => o.cloudshellImage,
@@ -460,6 +481,34 @@ Deno.test("parseOptions() rejects bad input with exit code 2, one reason line an
       ["--master", "https://a b"],
       `Invalid value "https://a b" for flag --master: expected an API server URL such as https://10.0.0.1:6443`,
     ],
+    [
+      ["--route-namespaces=ok,Not_OK"],
+      `Invalid value "Not_OK" for flag --route-namespaces: expected a namespace name (lowercase letters, ` +
+      "digits and '-', at most 63 characters)",
+    ],
+    [
+      ["--ingress-annotations-allowed=a*b"],
+      `Invalid value "a*b" for flag --ingress-annotations-allowed: expected annotation keys such as ` +
+      "example.com/name, or a prefix ending in * such as example.com/*",
+    ],
+    [
+      ["--ingress-annotations-allowed=bad key"],
+      `Invalid value "bad key" for flag --ingress-annotations-allowed: expected annotation keys such as ` +
+      "example.com/name, or a prefix ending in * such as example.com/*",
+    ],
+    [
+      ["--use-existing-route-objects=maybe"],
+      `Invalid value "maybe" for flag --use-existing-route-objects: expected true or false`,
+    ],
+    [["--max-ttl=500ms"], `Invalid value "500ms" for flag --max-ttl: expected at least 1s`],
+    [
+      ["--default-ttl=soon"],
+      `Invalid value "soon" for flag --default-ttl: expected a number followed by a unit, like 300ms, 1m30s or 2h`,
+    ],
+    [
+      ["--default-ttl=2h", "--max-ttl=1h"],
+      `Invalid value "2h" for flag --default-ttl: it exceeds --max-ttl (1h)`,
+    ],
   ];
   for (const [argv, reason] of cases) {
     await t.step(argv.join(" "), () => {
@@ -520,6 +569,11 @@ Deno.test("parseOptions() --help lists every flag with its default and the known
         "--watch-namespace <namespace>",
         "--operator-namespace <namespace>",
         "--shutdown-timeout <duration>",
+        "--route-namespaces <list>",
+        "--ingress-annotations-allowed <list>",
+        "--use-existing-route-objects [bool]",
+        "--default-ttl <duration>",
+        "--max-ttl <duration>",
         "--version",
         "-h, --help",
       ];

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import {
+  allowedBy,
+  DEFAULT_POLICY,
+  effectiveTtl,
+  PERMISSIVE_POLICY,
+  routeProblem,
+  type TenantPolicy,
+} from "../../controller/cloudshell/policy.ts";
+import type { DesiredRoute } from "../../controller/cloudshell/routes.ts";
+
+function route(extra: Partial<DesiredRoute> = {}): DesiredRoute {
+  return {
+    mode: "VirtualService",
+    namespace: "team-a",
+    objectName: "shells",
+    path: "/apis/v1alpha1/cloudshell/x",
+    serviceName: "cloudshell-x",
+    serviceNamespace: "team-a",
+    owner: "x",
+    ...extra,
+  };
+}
+
+Deno.test("allowedBy() matches exact keys and prefixes ending in *", () => {
+  const list = ["nginx.ingress.kubernetes.io/proxy-read-timeout", "example.com/*"];
+  assert.ok(allowedBy(list, "nginx.ingress.kubernetes.io/proxy-read-timeout"));
+  assert.ok(allowedBy(list, "example.com/anything"));
+  assert.ok(!allowedBy(list, "nginx.ingress.kubernetes.io/proxy-read-timeout-x"));
+  assert.ok(!allowedBy(list, "nginx.ingress.kubernetes.io/configuration-snippet"));
+  assert.ok(!allowedBy([], "a"));
+  assert.ok(allowedBy(["*"], "nginx.ingress.kubernetes.io/server-snippet"));
+});
+
+Deno.test("routeProblem(): a route in another namespace needs --route-namespaces", () => {
+  assert.equal(routeProblem(route(), "team-a", DEFAULT_POLICY), undefined);
+  const problem = routeProblem(route({ namespace: "team-b" }), "team-a", DEFAULT_POLICY);
+  assert.equal(problem?.reason, "RouteNamespaceNotAllowed");
+  assert.equal(problem?.retry, false);
+  assert.match(problem?.message ?? "", /virtualServiceConfig.namespace "team-b" is not allowed/);
+  const shared: TenantPolicy = { ...DEFAULT_POLICY, routeNamespaces: ["istio-system"] };
+  assert.equal(routeProblem(route({ namespace: "istio-system" }), "team-a", shared), undefined);
+  assert.equal(
+    routeProblem(route({ namespace: "team-b" }), "team-a", shared)?.reason,
+    "RouteNamespaceNotAllowed",
+  );
+  assert.equal(routeProblem(route({ namespace: "team-b" }), "team-a", PERMISSIVE_POLICY), undefined);
+});
+
+Deno.test("routeProblem(): Ingress annotations pass only when allowed, all refused ones named", () => {
+  const ingress = (annotations: Record<string, string>) =>
+    route({ mode: "Ingress", ingress: { annotations } });
+  assert.equal(
+    routeProblem(
+      ingress({ "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600" }),
+      "team-a",
+      DEFAULT_POLICY,
+    ),
+    undefined,
+  );
+  const problem = routeProblem(
+    ingress({
+      "nginx.ingress.kubernetes.io/server-snippet": "x",
+      "nginx.ingress.kubernetes.io/configuration-snippet": "y",
+      "nginx.ingress.kubernetes.io/proxy-send-timeout": "60",
+    }),
+    "team-a",
+    DEFAULT_POLICY,
+  );
+  assert.equal(problem?.reason, "IngressAnnotationNotAllowed");
+  assert.match(
+    problem?.message ?? "",
+    /"nginx.ingress.kubernetes.io\/configuration-snippet", "nginx.ingress.kubernetes.io\/server-snippet" are not allowed/,
+  );
+  assert.doesNotMatch(problem?.message ?? "", /proxy-send-timeout"/);
+  const none: TenantPolicy = { ...DEFAULT_POLICY, ingressAnnotations: [] };
+  assert.match(routeProblem(ingress({ a: "b" }), "team-a", none)?.message ?? "", /allowed: none/);
+});
+
+Deno.test("effectiveTtl(): the default for shells without one, the maximum caps the rest", () => {
+  assert.deepEqual(effectiveTtl({}, DEFAULT_POLICY), { seconds: undefined });
+  assert.deepEqual(effectiveTtl({ ttl: 30 }, DEFAULT_POLICY), { seconds: 30 });
+  const policy: TenantPolicy = { ...DEFAULT_POLICY, defaultTtlSeconds: 600, maxTtlSeconds: 3600 };
+  assert.deepEqual(effectiveTtl({}, policy), { seconds: 600 });
+  assert.deepEqual(effectiveTtl({ ttlSecondsAfterStarted: 500 }, policy), { seconds: 500 });
+  assert.deepEqual(effectiveTtl({ ttlSecondsAfterStarted: 86_400 }, policy), {
+    seconds: 3600,
+    cappedFrom: 86_400,
+  });
+  // The legacy field counts the same; the new one wins over it.
+  assert.deepEqual(effectiveTtl({ ttl: 7200 }, policy), { seconds: 3600, cappedFrom: 7200 });
+  assert.deepEqual(effectiveTtl({ ttl: 7200, ttlSecondsAfterStarted: 60 }, policy), { seconds: 60 });
+  // A maximum without a default: shells that ask for nothing get the maximum.
+  assert.deepEqual(effectiveTtl({}, { ...DEFAULT_POLICY, maxTtlSeconds: 3600 }), { seconds: 3600 });
+});
