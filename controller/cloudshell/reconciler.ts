@@ -525,10 +525,9 @@ export class CloudShellReconciler implements Reconciler {
       return true;
     }
     if (recordedEncoded !== wantEncoded || legacy) await this.#setRouteRecord(cs, status, want);
-    else if (status?.phase === "Ready") {
-      // Recorded and reported Ready before: the route was written then.
-      return true;
-    }
+    // Recorded (by us, or by the previous version) and reported Ready before: the route was written then.
+    const written = recordedEncoded === wantEncoded || (legacy && encodeRouteRef(legacy) === wantEncoded);
+    if (written && status?.phase === "Ready") return true;
     try {
       await this.#d.routes.ensure(want);
       return true;

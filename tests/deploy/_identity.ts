@@ -77,16 +77,25 @@ export async function serviceAccountToken(
   return body.status.token;
 }
 
-/** Writes a kubeconfig for `server` authenticating with `token` only, and returns its path. */
-export async function writeTokenKubeconfig(dir: string, server: string, token: string): Promise<string> {
+/**
+ * Writes a kubeconfig for `server` authenticating with `token` only (trusting `caPem` for an HTTPS
+ * server), and returns its path.
+ */
+export async function writeTokenKubeconfig(
+  dir: string,
+  server: string,
+  token: string,
+  caPem?: string,
+): Promise<string> {
   const path = `${dir}/kubeconfig`;
+  const ca = caPem ? { "certificate-authority-data": btoa(caPem) } : {};
   await Deno.writeTextFile(
     path,
     stringify({
       apiVersion: "v1",
       kind: "Config",
       "current-context": "operator",
-      clusters: [{ name: "test", cluster: { server } }],
+      clusters: [{ name: "test", cluster: { server, ...ca } }],
       users: [{ name: "operator", user: { token } }],
       contexts: [{ name: "operator", context: { cluster: "test", user: "operator" } }],
     }),

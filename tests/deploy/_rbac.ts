@@ -15,7 +15,7 @@ export type Permission = string;
 export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "list cloudshell.cloudtty.io/cloudshells": "the CloudShell informer",
   "watch cloudshell.cloudtty.io/cloudshells": "the CloudShell informer",
-  "patch cloudshell.cloudtty.io/cloudshells": "finalizer and route annotation",
+  "patch cloudshell.cloudtty.io/cloudshells": "finalizer (and dropping the old route annotation)",
   "delete cloudshell.cloudtty.io/cloudshells": "cleanup: true at expiry",
   "patch cloudshell.cloudtty.io/cloudshells/status": "status writes",
   "update cloudshell.cloudtty.io/cloudshells/finalizers":
@@ -32,7 +32,7 @@ export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "watch core/services": "the Service informer",
   "get core/services": "reading a Service whose name is taken",
   "create core/services": "the terminal's Service",
-  "patch core/services": "switching between NodePort and ClusterIP",
+  "patch core/services": "switching between NodePort and ClusterIP; selecting a new Job's pods",
   "delete core/services": "releasing the Service of an ended shell",
   "list core/nodes": "node addresses for NodePort URLs",
   "watch core/nodes": "node addresses for NodePort URLs",
@@ -40,7 +40,10 @@ export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "create core/secrets": "the terminal's login Secret (TTYD_CREDENTIAL or --terminal-credential=generated)",
   "create networking.k8s.io/networkpolicies": "the per-shell NetworkPolicy (--network-policy-*)",
   "get networking.k8s.io/networkpolicies": "reading a NetworkPolicy whose name is taken",
+  "get core/serviceaccounts": "reading a ServiceAccount whose name is taken (is it this shell's?)",
   "create core/serviceaccounts": "the per-shell ServiceAccount",
+  "get rbac.authorization.k8s.io/rolebindings":
+    "reading a RoleBinding whose name is taken (is it this shell's?)",
   "create rbac.authorization.k8s.io/rolebindings": "binding the per-shell ServiceAccount",
   "bind rbac.authorization.k8s.io/clusterroles:view": "granting --kubeconfig-clusterrole without holding it",
   "get networking.k8s.io/ingresses": "read-modify-write of the shared Ingress",

@@ -97,6 +97,18 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
       metadata: { name: childName("svc-taken"), namespace: ns },
       spec: { ports: [{ port: 80 }] },
     } as KubeObject);
+    await client.create(Resources.serviceAccounts, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: childName("sa-taken"), namespace: ns },
+    } as KubeObject);
+    await client.create(Resources.roleBindings, {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: childName("rb-taken"), namespace: ns },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      subjects: [{ kind: "ServiceAccount", name: childName("rb-taken"), namespace: ns }],
+    } as KubeObject);
     await client.create(Resources.secrets, {
       apiVersion: "v1",
       kind: "Secret",
@@ -127,6 +139,8 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
       createCloudShell(client, ns, "taken", {}),
       createCloudShell(client, ns, "svc-taken", { exposureMode: "ClusterIP" }),
       createCloudShell(client, ns, "policy-taken", {}),
+      createCloudShell(client, ns, "sa-taken", {}),
+      createCloudShell(client, ns, "rb-taken", {}),
     ]);
 
     const np = await waitForCloudShell(client, ns, "np", "Ready", isReady);
@@ -167,6 +181,11 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
       (cs) => readyCondition(cs)?.reason === "JobConflict",
     );
     assert.equal(readyCondition(taken)?.status, "False");
+    for (
+      const [name, reason] of [["sa-taken", "ServiceAccountConflict"], ["rb-taken", "RoleBindingConflict"]]
+    ) {
+      await waitForCloudShell(client, ns, name, reason, (cs) => readyCondition(cs)?.reason === reason);
+    }
     await eventually(
       "the operator to read the Service it found in its way",
       () =>
@@ -207,22 +226,9 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
     await client.delete(CloudShells, ns, "mesh-b");
     await waitForGone(client, Resources.ingresses, ns, "shells");
     await waitForGone(client, VirtualServices, ns, "shells");
-    for (const name of ["np", "taken", "svc-taken", "expire", "policy-taken"]) {
-      await client.delete(CloudShells, ns, name);
-    }
-    for (
-      const name of [
-        "web-a",
-        "web-b",
-        "mesh-a",
-        "mesh-b",
-        "np",
-        "taken",
-        "svc-taken",
-        "expire",
-        "policy-taken",
-      ]
-    ) {
+    const others = ["np", "taken", "svc-taken", "sa-taken", "rb-taken", "expire", "policy-taken"];
+    for (const name of others) await client.delete(CloudShells, ns, name);
+    for (const name of ["web-a", "web-b", "mesh-a", "mesh-b", ...others]) {
       await waitForGone(client, CloudShells, ns, name);
     }
     logs.push(...op.logs());

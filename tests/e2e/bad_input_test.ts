@@ -81,6 +81,26 @@ const CASES: BadCase[] = [
     fix: { ingressConfig: { namespace: null } },
   },
   {
+    name: "other-ns-vs",
+    spec: {
+      exposureMode: "VirtualService",
+      virtualServiceConfig: { gateway: "istio-system/istio-gateway", namespace: "kube-system" },
+    },
+    reason: "RouteNamespaceNotAllowed",
+    message: /virtualServiceConfig.namespace "kube-system" is not allowed/,
+    fix: { virtualServiceConfig: { namespace: null } },
+  },
+  {
+    name: "snippet",
+    spec: {
+      exposureMode: "Ingress",
+      ingressConfig: { annotations: { "nginx.ingress.kubernetes.io/server-snippet": "return 200;" } },
+    },
+    reason: "IngressAnnotationNotAllowed",
+    message: /"nginx.ingress.kubernetes.io\/server-snippet" is not allowed/,
+    fix: { ingressConfig: { annotations: null } },
+  },
+  {
     name: "bad-host",
     spec: { exposureMode: "Ingress", ingressConfig: { host: "*.*.example.com" } },
     reason: "InvalidIngressConfig",

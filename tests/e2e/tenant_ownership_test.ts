@@ -114,7 +114,12 @@ Deno.test("tenants cannot use the operator against others: ownership, routes, re
   try {
     const dir = await Deno.makeTempDir({ prefix: "cloudshell-tenant-" });
     const token = await serviceAccountToken(admin, atk, DEPLOY_NAME);
-    const kubeconfig = await writeTokenKubeconfig(dir, cluster.connection.server, token);
+    const kubeconfig = await writeTokenKubeconfig(
+      dir,
+      cluster.connection.server,
+      token,
+      cluster.connection.caPem,
+    );
     const flags = [`--operator-namespace=${atk}`, "--default-ttl=10m", "--max-ttl=1h"];
     await using _opAtk = await OperatorProcess.start(kubeconfig, atk, flags);
     await using _opVic = await OperatorProcess.start(kubeconfig, vic, flags);
