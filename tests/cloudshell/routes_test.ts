@@ -577,6 +577,7 @@ Deno.test("VirtualService routes against a real API server", async (t) => {
     vs = await getVs(client, ns);
     assert.ok(vs, "an emptied user VirtualService is kept");
     assert.deepEqual(vs.spec?.http, []);
+    await client.delete(VirtualServices, ns, VS);
   });
 
   await t.step("20 concurrent ensures from two managers on one VirtualService all land", async () => {

@@ -1,7 +1,7 @@
 /**
  * Ingress and VirtualService exposure against a real control plane: paths in
  * shared objects that come and go one shell at a time, a user's own Ingress
- * left intact, route release on TTL expiry, upstream's path formatting, and
+ * (with the opt-in) left intact, route release on TTL expiry, upstream's path formatting, and
  * the condition when the cluster has no VirtualService CRD.
  */
 import assert from "node:assert/strict";
@@ -122,11 +122,12 @@ Deno.test("Ingress mode: shells share one Ingress, and each path comes and goes 
   await waitForGone(client, Resources.ingresses, ns, "shells", 10_000);
 });
 
-Deno.test("Ingress mode: a user's Ingress keeps its own paths; TTL expiry releases a shell's path", async () => {
+Deno.test("Ingress mode: a user's Ingress (opted in) keeps its own paths; TTL expiry releases a shell's path", async () => {
   await using cluster = await testCluster();
   await installCrd(cluster.client);
   const ns = await cluster.namespace("e2e-ingress-ttl");
-  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+  // CloudTTY's behaviour, for an administrator who wants shells in an Ingress of their own.
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns, ["--use-existing-route-objects"]);
   const client = cluster.client;
   await client.create<Ingress>(Resources.ingresses, {
     apiVersion: "networking.k8s.io/v1",
