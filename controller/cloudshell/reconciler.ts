@@ -182,14 +182,12 @@ export class CloudShellReconciler implements Reconciler {
     try {
       return await this.#converge(key, cs, ctx);
     } catch (err) {
-      // A write the API server refused, or an object in the way: the user must learn of it.
+      // A write the API server refused, or an object in the way: the user learns of it from the
+      // condition and the Event; the error still goes to the controller, which logs and counts it and
+      // retries with per-item backoff (as Kubernetes' sample-controller does with a child it does not own).
       const problem = problemFromError(err);
-      if (!problem) throw err;
-      ctx.logger.info("A write for the CloudShell was refused", {
-        reason: problem.reason,
-        error: errorMessage(err),
-      });
-      return await this.#report(cs, problem);
+      if (problem) await this.#report(cs, problem);
+      throw err;
     }
   }
 

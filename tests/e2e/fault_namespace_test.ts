@@ -52,7 +52,12 @@ Deno.test("a namespace deleted while its shells are live goes away; other namesp
   for (const name of [DOOMED, BYSTANDER, OPERATOR_NS]) {
     await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
   }
-  await using op = await OperatorProcess.start(cp.kubeconfigPath, OPERATOR_NS, [], { allNamespaces: true });
+  // The doomed shells route through a VirtualService in the bystander's namespace: an administrator allows it.
+  await using op = await OperatorProcess.start(cp.kubeconfigPath, OPERATOR_NS, [
+    `--route-namespaces=${BYSTANDER}`,
+  ], {
+    allNamespaces: true,
+  });
 
   const doomed: ShellToCreate[] = Array.from({ length: 30 }, (_, i) => ({
     name: `d-${i}`,
