@@ -239,7 +239,7 @@ export class PodSandbox {
     // Probe faster than the period until the first success, so tests do not wait for a whole period.
     const interval = Math.min(period, 200);
     while (!this.#stopped.signal.aborted) {
-      if (await this.#probeOnce(container, probe)) {
+      if (await this.#probeOnce(probe)) {
         this.#ready = true;
         await this.#patchStatus(runningStatus(this.#pod, container, this.#host.nodeIp, startedAt, true));
         return;
@@ -248,7 +248,7 @@ export class PodSandbox {
     }
   }
 
-  async #probeOnce(container: Container, probe: Probe | undefined): Promise<boolean> {
+  async #probeOnce(probe: Probe | undefined): Promise<boolean> {
     if (!probe || probe.exec) return true; // No probe (or an exec probe, not implemented): ready once started.
     const target = probe.tcpSocket?.port ?? probe.httpGet?.port;
     const port = target === undefined ? undefined : this.containerPort(target, 0);
