@@ -5,9 +5,16 @@
  * the condition when the cluster has no VirtualService CRD.
  */
 import assert from "node:assert/strict";
-import { type CloudShell, CloudShells, FINALIZER } from "../../controller/cloudshell/api.ts";
+import {
+  type CloudShell,
+  CloudShells,
+  FINALIZER,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  ROUTE_ANNOTATION,
+} from "../../controller/cloudshell/api.ts";
 import type { Ingress, VirtualService } from "../../controller/cloudshell/routes.ts";
-import { VirtualServices } from "../../controller/cloudshell/routes.ts";
+import { encodeRouteRef, VirtualServices } from "../../controller/cloudshell/routes.ts";
 import { type KubeObject, Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
 import { startControlPlane } from "../harness/control_plane.ts";
@@ -183,6 +190,68 @@ Deno.test("Ingress mode: a user's Ingress (opted in) keeps its own paths; TTL ex
   await client.delete(CloudShells, ns, "kept");
   await waitForGone(client, CloudShells, ns, "kept", 10_000);
   assert.deepEqual(ingressPaths(await getIngress()), [" /grafana -> grafana:3000 (Prefix)"]);
+});
+
+Deno.test("a shell of the previous version: its annotation record moves to the status, its old path goes", async () => {
+  await using cluster = await testCluster();
+  await installCrd(cluster.client);
+  const ns = await cluster.namespace("e2e-route-upgrade");
+  const client = cluster.client;
+  const path = "/apis/v1alpha1/cloudshell/old";
+  const ingress = (name: string, paths: [string, string][]): Ingress => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name, namespace: ns, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+    spec: {
+      rules: [{
+        http: {
+          paths: paths.map(([p, svc]) => ({
+            path: p,
+            pathType: "Prefix",
+            backend: { service: { name: svc, port: { number: 7681 } } },
+          })),
+        },
+      }],
+    },
+  });
+  // What the previous version left: the shell's path in "previous" (its spec has moved on to "shells"
+  // since), recorded in the annotation, and another shell's path next to it.
+  await client.create(Resources.ingresses, ingress("previous", [[path, "cloudshell-old"]]));
+  await client.create(
+    Resources.ingresses,
+    ingress("shells", [["/apis/v1alpha1/cloudshell/other", "cloudshell-other"]]),
+  );
+  await client.create<CloudShell>(CloudShells, {
+    apiVersion: "cloudshell.cloudtty.io/v1alpha1",
+    kind: "CloudShell",
+    metadata: {
+      name: "old",
+      namespace: ns,
+      finalizers: [FINALIZER],
+      annotations: {
+        [ROUTE_ANNOTATION]: encodeRouteRef({ mode: "Ingress", namespace: ns, objectName: "previous", path }),
+      },
+    },
+    spec: { exposureMode: "Ingress", ingressConfig: { ingressName: "shells" } },
+  } as CloudShell);
+  await using _op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+
+  const ready = await waitForCloudShell(client, ns, "old", "Ready", isReady);
+  assert.equal(ready.metadata.annotations?.[ROUTE_ANNOTATION], undefined, "the annotation is dropped");
+  assert.deepEqual(ready.status?.route, { kind: "Ingress", namespace: ns, name: "shells", path });
+  assert.ok(ready.metadata.finalizers?.includes(FINALIZER));
+  await waitForGone(client, Resources.ingresses, ns, "previous", 10_000);
+  const getShells = () => client.get<Ingress>(Resources.ingresses, ns, "shells");
+  assert.deepEqual(ingressPaths(await getShells()), [
+    ` ${path} -> cloudshell-old:7681 (Prefix)`,
+    " /apis/v1alpha1/cloudshell/other -> cloudshell-other:7681 (Prefix)",
+  ]);
+
+  await client.delete(CloudShells, ns, "old");
+  await waitForGone(client, CloudShells, ns, "old");
+  assert.deepEqual(ingressPaths(await getShells()), [
+    " /apis/v1alpha1/cloudshell/other -> cloudshell-other:7681 (Prefix)",
+  ]);
 });
 
 Deno.test("VirtualService mode: routes in a shared VirtualService, formatted as upstream", async () => {
