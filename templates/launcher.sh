@@ -48,17 +48,26 @@ elif [ -n "${TTYD_CREDENTIAL:-}" ]; then
 fi
 unset TTYD_CREDENTIAL
 
-# Sessions are ttyd's children. Before ttyd stops (TTL, deletion), each is told on its terminal and ended,
-# so the page shows why the session is over instead of a dropped connection.
+# Sessions are ttyd's children. Before ttyd stops (TTL, deletion), each is told on its terminal, given a
+# moment for ttyd to pass that on, and hung up, so the page shows why the session is over.
 end_sessions() {
+  sessions=
   for status in /proc/[0-9]*/status; do
     grep -q "^PPid:[[:space:]]*$ttyd_pid\$" "$status" 2>/dev/null || continue
     pid=${status#/proc/}
     pid=${pid%/status}
-    printf '\r\n\033[1mThis session has ended: the terminal is shutting down.\033[0m\r\n' \
-      >"/proc/$pid/fd/0" 2>/dev/null || true
-    kill -HUP "$pid" 2>/dev/null || true
+    # Only to the session's terminal, never to a file its stdin was redirected to.
+    case $(readlink "/proc/$pid/fd/0" 2>/dev/null) in
+      /dev/pts/*)
+        printf '\r\n\033[1mThis session has ended: the terminal is shutting down.\033[0m\r\n' \
+          >"/proc/$pid/fd/0" 2>/dev/null || true
+        ;;
+    esac
+    sessions="$sessions $pid"
   done
+  [ -n "$sessions" ] || return 0
+  sleep 1
+  for pid in $sessions; do kill -HUP "$pid" 2>/dev/null || true; done
   sleep 1
 }
 stopping=false

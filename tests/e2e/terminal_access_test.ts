@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { childName, type CloudShell, CloudShells, OWNER_LABEL } from "../../controller/cloudshell/api.ts";
 import { type KubeObject, Resources } from "../../controller/kube/mod.ts";
 import { eventually } from "../harness/cluster.ts";
+import { findBrowser, openTerminalPage } from "../harness/browser.ts";
 import { TtydRefused } from "../harness/ttyd_client.ts";
 import { readyCondition, waitForCloudShell } from "./_operator.ts";
-import { openTerminal, readyShell, terminalCluster, terminalOperator } from "./_terminal.ts";
+import { openTerminal, readyShell, terminalCluster, terminalOperator, testOutputDir } from "./_terminal.ts";
 
 type SecretLike = KubeObject & { type?: string; data?: Record<string, string> };
 type PolicyLike = KubeObject & { spec?: unknown };
@@ -156,5 +157,30 @@ Deno.test("the terminal's door: Origin, logins, read-only, URL arguments, Networ
     );
     assert.equal(done.status?.accessUrl ?? "", "");
     await eventually("the terminal to close", () => Promise.resolve(term.isClosed));
+  });
+
+  const browser = findBrowser();
+  if ("missing" in browser) console.error(`SKIPPED the browser step: ${browser.missing}`);
+  await t.step({
+    name: "in a real browser: the login works, and at TTL expiry the page says the session ended",
+    ignore: "missing" in browser,
+    fn: async () => {
+      const url = await readyShell(client, ns, "browsed", {
+        ttlSecondsAfterStarted: 15,
+        commandAction: "bash",
+      });
+      const screenshot = `${await testOutputDir("terminal-access")}/session-ended.png`;
+      const page = await openTerminalPage((browser as { chromium: string }).chromium, {
+        url,
+        credential: await loginOf("browsed"),
+        steps: [{ type: "echo logged-$((20+22))", expect: "logged-42" }, {
+          type: "",
+          expect: "This session has ended",
+        }],
+        screenshot,
+        timeoutMs: 45_000,
+      });
+      assert.ok(page.lines.some((l) => l.includes("This session has ended")), page.lines.join("\n"));
+    },
   });
 });
