@@ -19,6 +19,8 @@ export interface TerminalPagePlan {
   steps?: { type: string; expect?: string }[];
   /** Where to save a PNG of the page at the end. */
   screenshot?: string;
+  /** The window's size in CSS pixels (default 1000 x 560); ttyd fits the terminal to it. */
+  viewport?: { width: number; height: number };
   /** `user:password` for a terminal behind a login (given to the browser as HTTP credentials). */
   credential?: string;
   timeoutMs?: number;

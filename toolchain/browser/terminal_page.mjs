@@ -5,7 +5,7 @@
 //
 // Input, as JSON on stdin (stdin, so a credential never shows in argv):
 //   { url, chromium, screenshot?, steps?: [{ type: line, expect?: text }], credential?: "user:password",
-//     timeoutMs? }
+//     viewport?: { width, height }, timeoutMs? }
 // Each step types its line and Enter, then waits until the terminal shows `expect` (one more
 // time than before the step), so the next line is typed only when the last command is done.
 // Output, as JSON on stdout: { lines: [terminal rows], title }.
@@ -65,7 +65,7 @@ async function main() {
     executablePath: plan.chromium,
     headless: true,
     args: FLAGS,
-    viewport: { width: 1000, height: 560 },
+    viewport: plan.viewport ?? { width: 1000, height: 560 },
     httpCredentials: plan.credential ? { username, password: rest.join(":") } : undefined,
   });
   try {
