@@ -8,15 +8,16 @@ import type { CloudShellStatus, Condition, Phase } from "./api.ts";
 /** The condition every CloudShell carries. */
 export const READY = "Ready";
 
-/** Reasons of the Ready condition; the `Ready=False` ones say what is missing or wrong. */
+/**
+ * Reasons of the Ready condition; the `Ready=False` ones say what is missing or wrong. Objects in the way
+ * (`<Kind>Conflict`, ownership.ts) and refused writes (`<Kind><API reason>`, problems.ts) are named there.
+ */
 export const Reasons = {
   ready: "TerminalReady",
   jobCreated: "WaitingForPod",
   waitingForRoute: "WaitingForRoute",
   // The same reason as the Event on the template ConfigMap (templates/README.md).
   templateInvalid: "InvalidJobTemplate",
-  jobInvalid: "JobInvalid",
-  jobConflict: "JobConflict",
   routeNamespaceNotAllowed: "RouteNamespaceNotAllowed",
   ingressAnnotationNotAllowed: "IngressAnnotationNotAllowed",
   ttlCapped: "TTLCapped",
@@ -24,7 +25,6 @@ export const Reasons = {
   expired: "Expired",
   completed: "Completed",
   jobFailed: "JobFailed",
-  networkPolicyConflict: "NetworkPolicyConflict",
 } as const;
 
 /** The desired status, without timestamps that only change on transitions. */
