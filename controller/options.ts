@@ -124,7 +124,7 @@ export interface Options {
   readonly pendingStatusDelayMs: number;
   /** `--terminal-*` and `--network-policy-*`: who may reach a terminal, and how. */
   readonly terminalAccess: TerminalAccessOptions;
-  /** `--route-namespaces`: namespaces besides a shell's own for its Ingress or VirtualService (`*`: any). */
+  /** `--route-namespaces`: namespaces besides a shell's own for its VirtualService (`*`: any). */
   readonly routeNamespaces: readonly string[];
   /** `--ingress-annotations-allowed`: annotation keys (or `prefix*`) shells may set on Ingresses. */
   readonly ingressAnnotationsAllowed: readonly string[];
@@ -314,7 +314,7 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
     ],
     "Tenants:": [
       ["--route-namespaces <list>",
-        "namespaces besides a CloudShell's own where its Ingress or VirtualService may live, comma-separated; * allows any",
+        "namespaces besides a CloudShell's own where its VirtualService may live, comma-separated; * allows any",
         "", "none"],
       ["--ingress-annotations-allowed <list>",
         "ingressConfig.annotations keys CloudShells may set, comma-separated; key* is a prefix, * allows all, empty none",

@@ -12,8 +12,9 @@ import { Reasons } from "./status.ts";
 /** The administrator's limits. */
 export interface TenantPolicy {
   /**
-   * `--route-namespaces`: namespaces besides a shell's own where its Ingress or VirtualService may
-   * live; `*` allows any (CloudTTY's behaviour). Empty: only the shell's own namespace.
+   * `--route-namespaces`: namespaces besides a shell's own where its VirtualService may live; `*`
+   * allows any (CloudTTY's behaviour). Empty: only the shell's own namespace. (An Ingress in another
+   * namespace cannot reach the shell's Service at all: validation.ts refuses it first.)
    */
   routeNamespaces: readonly string[];
   /**
