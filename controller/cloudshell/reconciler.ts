@@ -339,6 +339,16 @@ export class CloudShellReconciler implements Reconciler {
       return "reason" in job ? job : { job, kubeconfig, origin: template.origin };
     }
     const credentialSecret = await this.#createCredentialSecret(cs, login, plan.kind === "generated");
+    if (!template.template.variables.includes("Launcher")) {
+      // A CloudTTY-style template starts ttyd itself: the login is mounted, but only the template can use it.
+      this.#d.events.event(
+        cs,
+        "Warning",
+        "LoginNotApplied",
+        `The Job template (${template.origin}) does not run the operator's launcher ({{ .Launcher }}): the ` +
+          "terminal gets the login only if the template passes /etc/cloudshell/credential to ttyd itself",
+      );
+    }
     const withSecret = renderWith(credentialSecret);
     if ("reason" in withSecret) return withSecret;
     return { job: withSecret, kubeconfig, credentialSecret, origin: template.origin };

@@ -281,6 +281,8 @@ Deno.test("CloudTTY v0.5's job-temp.yaml ConfigMap works unchanged", async () =>
   });
   // No kubeconfig: {{ .Secret }} renders empty and the operator puts a ServiceAccount token in the volume.
   await createCloudShell(client, ns, "local", { commandAction: HOSTILE_COMMANDS[2] });
+  // CloudTTY >= 0.8.7's login, with a template that starts ttyd itself.
+  await createCloudShell(client, ns, "login", { env: [{ name: "TTYD_CREDENTIAL", value: "qa:s3cret" }] });
   await waitForCloudShell(client, ns, "logs", "Ready", isReady);
   await waitForCloudShell(client, ns, "local", "Ready", isReady);
   assert.ok(
@@ -324,6 +326,19 @@ Deno.test("CloudTTY v0.5's job-temp.yaml ConfigMap works unchanged", async () =>
   const volume = local.spec.template.spec.volumes?.[0] as { name: string; projected?: unknown };
   assert.equal(volume.name, "kubeconfig");
   assert.ok(volume.projected, "a projected ServiceAccount token in place of the empty Secret name");
+
+  // The login leaves the env for a Secret even so, and the shell is told that this template ignores it.
+  await waitForCloudShell(client, ns, "login", "Ready", isReady);
+  const login = await getJob(client, ns, "login");
+  assert.equal(envOf(login).TTYD_CREDENTIAL, undefined);
+  assert.ok(login.spec.template.spec.volumes?.some((v) => v.name === "terminal-credential"));
+  await eventually("the LoginNotApplied Event", async () => {
+    const events = await client.list<KubeObject & { reason?: string; involvedObject?: { name?: string } }>(
+      Resources.events,
+      { namespace: ns },
+    );
+    return events.items.some((e) => e.reason === "LoginNotApplied" && e.involvedObject?.name === "login");
+  });
 });
 
 Deno.test("the upstream template's fixed activeDeadlineSeconds is left as the template says", async () => {
