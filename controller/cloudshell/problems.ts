@@ -54,7 +54,7 @@ export function problemFromError(err: unknown): Problem | undefined {
   const why = REASON.test(err.reason) ? err.reason : codeReason(err.code);
   return {
     reason: `${kind}${why}`,
-    message: truncate(`The API server rejected a write of a ${kind}: ${err.status?.message ?? err.message}`),
+    message: truncate(`The API server rejected the ${kind}: ${err.status?.message ?? err.message}`),
     retry: true,
   };
 }

@@ -14,8 +14,7 @@ Deno.test("problemFromError(): rejections become a reason naming the kind and th
   );
   assert.deepEqual(quota, {
     reason: "ServiceForbidden",
-    message:
-      'The API server rejected a write of a Service: services "cloudshell-a" is forbidden: exceeded quota: q',
+    message: 'The API server rejected the Service: services "cloudshell-a" is forbidden: exceeded quota: q',
     retry: true,
   });
   assert.equal(problemFromError(apiError(422, "Invalid", "bad path", "ingresses"))?.reason, "IngressInvalid");

@@ -266,7 +266,13 @@ Deno.test("tenants cannot use the operator against others: ownership, routes, re
         exposureMode: "Ingress",
         ingressConfig: { ingressName: "team" },
       }),
-      // 7: a quota that refuses the Service, and a Service of that name that is someone else's.
+      // 7: a path the API server finds invalid, a quota that refuses the Service, and a Service of that
+      // name that is someone else's.
+      createCloudShell(mallory, atk, "badpath", {
+        exposureMode: "Ingress",
+        ingressConfig: { ingressName: "badpaths" },
+        pathSuffix: "a//b",
+      }),
       createCloudShell(mallory, atk, "quota", { exposureMode: "NodePort" }),
       createCloudShell(mallory, atk, "clash", { exposureMode: "ClusterIP" }),
       // 8: no TTL, a TTL beyond the maximum, and a pod that claims to be a shell's.
@@ -314,6 +320,11 @@ Deno.test("tenants cannot use the operator against others: ownership, routes, re
     assert.equal(await version(admin, Resources.ingresses, atk, "team"), team.metadata.resourceVersion);
 
     // 7: the API server's refusal and a name clash, as conditions; no write loop on the CloudShell.
+    const badpath = await refused(admin, atk, "badpath", "IngressInvalid");
+    assert.match(
+      readyCondition(badpath)?.message ?? "",
+      /The API server rejected the Ingress: .*invalid/,
+    );
     const quota = await refused(admin, atk, "quota", "ServiceForbidden");
     assert.match(readyCondition(quota)?.message ?? "", /exceeded quota/);
     await refused(admin, atk, "clash", "ServiceConflict");
