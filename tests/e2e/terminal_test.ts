@@ -6,7 +6,7 @@
  * client options. One control plane and one operator for the whole file.
  */
 import assert from "node:assert/strict";
-import { OWNER_LABEL } from "../../controller/cloudshell/api.ts";
+import { CloudShells, OWNER_LABEL } from "../../controller/cloudshell/api.ts";
 import { Resources } from "../../controller/kube/mod.ts";
 import { eventually } from "../harness/cluster.ts";
 import { findBrowser, openTerminalPage } from "../harness/browser.ts";
@@ -88,9 +88,12 @@ Deno.test("the terminal runs for real: console, exec, logs, once, TTL, client op
   });
 
   await t.step("TTL expiry ends the session and the shell", async () => {
-    const url = await readyShell(client, ns, "brief", { ttlSecondsAfterStarted: 6, commandAction: "bash" });
+    // A TTL short from the start could run out before the pod is Ready on a busy machine: the session is
+    // opened first, then the TTL of the live shell is cut short (the operator applies TTL changes).
+    const url = await readyShell(client, ns, "brief", { ttlSecondsAfterStarted: 600, commandAction: "bash" });
     await using term = await openTerminal(url);
     assert.equal((await term.run("echo alive")).output, "alive");
+    await client.patch(CloudShells, ns, "brief", { spec: { ttlSecondsAfterStarted: 1 } }, "merge");
     const closed = await Promise.race([
       term.closed(),
       new Promise((r) => setTimeout(() => r("open"), 30_000)),
