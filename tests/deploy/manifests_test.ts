@@ -301,6 +301,33 @@ Deno.test("the Deployment is locked down, and its flags parse and agree with the
   checkDeployment(await renderKustomize([LEGACY_COMPONENT]), "kustomize with the legacy component");
   const opts = checkDeployment(await renderChart(), "chart");
   assert.equal(opts.cloudshellImage, "ghcr.io/cloudtty/cloudshell:v0.8.9");
+  assert.deepEqual(JSON.parse(JSON.stringify(opts.terminalAccess)), {
+    checkOrigin: true,
+    credential: "none",
+    pingIntervalSeconds: 30,
+    networkPolicy: { cidrs: [], namespaceSelectors: [] },
+  });
+  const fenced = checkDeployment(
+    await renderChart({
+      set: [
+        "terminalAccess.checkOrigin=false",
+        "terminalAccess.credential=generated",
+        "terminalAccess.pingInterval=20s",
+        "terminalAccess.networkPolicy.cidrs={10.0.0.0/8,192.168.0.0/16}",
+        "terminalAccess.networkPolicy.namespaces[0]=kubernetes.io/metadata.name=ingress-nginx",
+      ],
+    }),
+    "chart with terminal access settings",
+  );
+  assert.deepEqual(JSON.parse(JSON.stringify(fenced.terminalAccess)), {
+    checkOrigin: false,
+    credential: "generated",
+    pingIntervalSeconds: 20,
+    networkPolicy: {
+      cidrs: ["10.0.0.0/8", "192.168.0.0/16"],
+      namespaceSelectors: [{ "kubernetes.io/metadata.name": "ingress-nginx" }],
+    },
+  });
   checkDeployment(await renderChart({ valuesFiles: [CLOUDTTY_VALUES] }), "chart with CloudTTY's values");
   checkDeployment(
     await renderChart({
