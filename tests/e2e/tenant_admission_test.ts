@@ -29,6 +29,7 @@ import {
   OperatorProcess,
   readyCondition,
   waitForCloudShell,
+  waitForGone,
 } from "./_operator.ts";
 import { ownedNames, waitForEvent } from "./_support.ts";
 
@@ -141,8 +142,10 @@ Deno.test("tenants can mount only what they may read, and cannot push oversized 
       deniedFor(/spec\.env: alice may not get Secret victim/),
     );
 
-    // bob may read "readable", so his shell is admitted; only its config key reaches the terminal.
-    await createCloudShell(bob, ns, "bobs", { secretRef: { name: "readable" } });
+    // bob may read "readable", so his shell is admitted; only its config key reaches the terminal. In
+    // Ingress mode the operator also writes the shell itself (its finalizer), which the policy lets pass
+    // although the operator may not read the Secret: the name is not new in its request.
+    await createCloudShell(bob, ns, "bobs", { secretRef: { name: "readable" }, exposureMode: "Ingress" });
     await waitForCloudShell(admin, ns, "bobs", "Ready", isReady);
     const job = await admin.get<Job>(Resources.jobs, ns, childName("bobs"));
     assert.deepEqual(job.spec.template.spec.volumes?.find((v) => v.name === "kubeconfig")?.secret, {
@@ -233,6 +236,11 @@ Deno.test("tenants can mount only what they may read, and cannot push oversized 
     }
     const secretRequests = proxy.requests.filter((r) => r.attributes?.resource === "secrets");
     assert.deepEqual(secretRequests.map((r) => `${r.method} ${r.url.pathname}`), []);
+
+    // And the operator's last write, removing its finalizer, passes too.
+    assert.ok((await admin.get<CloudShell>(CloudShells, ns, "bobs")).metadata.finalizers?.length);
+    await bob.delete(CloudShells, ns, "bobs");
+    await waitForGone(admin, CloudShells, ns, "bobs");
   } finally {
     alice.close();
     bob.close();
