@@ -63,6 +63,8 @@ Deno.test("the terminal runs for real: console, exec, logs, once, TTL, client op
           { type: "kubectl get pods", expect: "Running" },
         ],
         screenshot,
+        // Chromium's start-up alone takes seconds on a busy machine.
+        timeoutMs: 60_000,
       });
       assert.ok(page.lines.some((l) => l.includes(user)), page.lines.join("\n"));
       assert.match(page.title, /bash/);
