@@ -71,12 +71,15 @@ end_sessions() {
   sleep 1
 }
 stopping=false
+ttyd_pid=
 on_term() {
   "$stopping" && return
   stopping=true
+  [ -n "$ttyd_pid" ] || exit 143
   end_sessions
   kill -TERM "$ttyd_pid" 2>/dev/null || true
 }
+trap on_term TERM INT
 
 if "$url_args"; then
   ttyd --port 7681 "$@" sh -c "$script" cloudshell &
@@ -84,7 +87,6 @@ else
   ttyd --port 7681 "$@" sh -c "$script" &
 fi
 ttyd_pid=$!
-trap on_term TERM INT
 while :; do
   code=0
   wait "$ttyd_pid" || code=$?
