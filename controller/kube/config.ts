@@ -280,7 +280,8 @@ function proxyFor(proxyUrl: string, cl: string): Deno.Proxy {
   try {
     url = new URL(proxyUrl);
   } catch {
-    throw new KubeconfigError(`Kubeconfig ${cl}: proxy-url ${JSON.stringify(proxyUrl)} is not a URL`);
+    // Not quoted: a proxy URL may carry a password.
+    throw new KubeconfigError(`Kubeconfig ${cl}: proxy-url is not a URL`);
   }
   const transport = ({ "http:": "http", "https:": "https", "socks5:": "socks5" } as const)[
     url.protocol as "http:" | "https:" | "socks5:"

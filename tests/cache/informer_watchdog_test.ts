@@ -1,8 +1,8 @@
 /**
  * A watch whose connection dies without a FIN (a NAT or load balancer dropped it) is noticed by its
  * silence and started again. The informer reaches the real API server through a CONNECT proxy on loopback
- * that freezes the open tunnel: bytes stop, nothing closes. With the default (WATCH_SILENCE_MS, two
- * bookmark periods) that takes about two minutes; the test shortens it.
+ * that freezes the open tunnel: bytes stop, nothing closes. With the default (WATCH_SILENCE_MS, about two
+ * bookmark periods) that takes two and a half minutes; the test shortens it.
  */
 import assert from "node:assert/strict";
 import { Informer, WATCH_SILENCE_MS } from "../../controller/cache/informer.ts";
@@ -45,6 +45,6 @@ Deno.test("a frozen watch connection is restarted after its silence, and the inf
     await running;
     client.close();
   }
-  // Two bookmark periods (kube-apiserver sends one about every minute) and some slack.
+  // About two bookmark periods (kube-apiserver sends one about every minute, the first within two).
   assert.ok(WATCH_SILENCE_MS >= 120_000 && WATCH_SILENCE_MS <= 150_000);
 });
