@@ -272,8 +272,8 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
       ["--kubeconfig <path>", "kubeconfig file, for running outside the cluster", "", "$KUBECONFIG, else in-cluster, else ~/.kube/config"],
       ["--context <name>", "kubeconfig context to use", "", "the current context"],
       ["--master <url>", "API server address, overrides the kubeconfig (for CloudTTY compatibility)"],
-      ["--kube-api-qps <float>", "steady queries per second to the API server, > 0", "200"],
-      ["--kube-api-burst <int>", "queries allowed in a burst above --kube-api-qps, >= 1", "400"],
+      ["--kube-api-qps <float>", "steady queries per second to the API server, > 0", "50"],
+      ["--kube-api-burst <int>", "queries allowed in a burst above --kube-api-qps, >= 1", "100"],
     ],
     "CloudShell:": [
       ["--feature-gates <list>", `Name=true|false pairs, comma-separated; gates:\n${gateList}`],

@@ -45,8 +45,8 @@ Deno.test("parseOptions() defaults", () => {
     allowedEnvValueFrom: [],
     nodePortHost: undefined,
     workers: 16,
-    kubeApiQps: 200,
-    kubeApiBurst: 400,
+    kubeApiQps: 50,
+    kubeApiBurst: 100,
     leaderElection: {
       enabled: true,
       leaseDurationMs: 15_000,
@@ -583,8 +583,8 @@ Deno.test("parseOptions() --help lists every flag with its default and the known
       }
       const defaults = [
         "(default: 16)",
-        "(default: 200)",
-        "(default: 400)",
+        "(default: 50)",
+        "(default: 100)",
         "(default: true)",
         "(default: 15s)",
         "(default: 10s)",

@@ -155,8 +155,8 @@ export class KubeClient {
   ) {
     this.#transport = http instanceof Transport ? http : new Transport(conn, http);
     this.#opts = {
-      qps: opts.qps ?? 200,
-      burst: opts.burst ?? 400,
+      qps: opts.qps ?? 50,
+      burst: opts.burst ?? 100,
       userAgent: opts.userAgent ?? "cloudshell-operator",
       fieldManager: opts.fieldManager ?? "cloudshell-operator",
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
