@@ -139,13 +139,15 @@ export class OperatorProcess implements AsyncDisposable {
       stdin: "null",
     });
     const op = new OperatorProcess(child, pid);
-    await eventually("the operator to serve /readyz", async () => {
-      if (op.exited) throw new Error(`operator exited:\n${op.logs().slice(-20).join("\n")}`);
+    const ready = await eventually("the operator to serve /readyz", async () => {
+      // An exited operator ends the wait at once (a thrown error would only be retried until the timeout).
+      if (op.exited) return "exited";
       if (!op.#healthUrl) return false;
       const res = await fetch(`${op.#healthUrl}/readyz`);
       await res.body?.cancel();
       return res.ok;
     }, 60_000);
+    if (ready === "exited") throw new Error(`operator exited:\n${op.logs().slice(-20).join("\n")}`);
     return op;
   }
 

@@ -109,6 +109,26 @@ Deno.test("401: a refreshable credential is refreshed and the request sent once 
   }
 });
 
+Deno.test("basic authentication (no kube-apiserver speaks it any more, proxies in front of one may)", async () => {
+  await using server = scriptedServer([ok]);
+  const client = new KubeClient({
+    server: server.url,
+    source: "test",
+    basicAuth: { username: "jane", password: "pä:ss" },
+  });
+  try {
+    await client.get(Resources.namespaces, undefined, "default");
+    const [scheme, encoded] = server.seen[0].authorization!.split(" ");
+    assert.equal(scheme, "Basic");
+    assert.equal(
+      new TextDecoder().decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0))),
+      "jane:pä:ss",
+    );
+  } finally {
+    client.close();
+  }
+});
+
 Deno.test("a client with its own limits is not throttled behind a saturated one (the Lease client)", async () => {
   await using server = scriptedServer([ok]);
   const workers = new KubeClient({ server: server.url, source: "test" }, { qps: 10, burst: 1 });
