@@ -4,7 +4,7 @@
  * leftover) is reported and left exactly as it was.
  */
 import assert from "node:assert/strict";
-import type { CloudShell } from "../../controller/cloudshell/api.ts";
+import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
 import {
   ChildConflict,
   ensureChild,
@@ -12,10 +12,17 @@ import {
   ownerReference,
 } from "../../controller/cloudshell/ownership.ts";
 import { type KubeObject, Resources } from "../../controller/kube/mod.ts";
-import { testCluster } from "../harness/cluster.ts";
+import { type TestCluster, testCluster } from "../harness/cluster.ts";
+import { installCrd } from "../e2e/_operator.ts";
 
-function shell(ns: string, uid: string): CloudShell {
-  return { metadata: { name: "web", namespace: ns, uid } };
+/** A real CloudShell (no operator runs here): an owner the garbage collector will not find missing. */
+function shell(cluster: TestCluster, ns: string, name = "web"): Promise<CloudShell> {
+  return cluster.client.create<CloudShell>(CloudShells, {
+    apiVersion: "cloudshell.cloudtty.io/v1alpha1",
+    kind: "CloudShell",
+    metadata: { name, namespace: ns },
+    spec: {},
+  } as CloudShell);
 }
 
 function account(ns: string, cs?: CloudShell): KubeObject {
@@ -33,11 +40,11 @@ function account(ns: string, cs?: CloudShell): KubeObject {
 Deno.test("ensureChild() creates, finds its own, and never takes over someone else's", async (t) => {
   await using cluster = await testCluster();
   const client = cluster.client;
+  await installCrd(client);
 
   await t.step("creates a missing child, and finds it again", async () => {
     const ns = await cluster.namespace("owned-create");
-    // The UID only has to be stable: an ownerReference to a missing owner is accepted (GC would collect it).
-    const cs = shell(ns, "6a1c0de0-0000-4000-8000-000000000001");
+    const cs = await shell(cluster, ns);
     const made = await ensureChild(client, Resources.serviceAccounts, account(ns, cs), cs);
     assert.ok(isOwnedBy(made, cs));
     const again = await ensureChild(client, Resources.serviceAccounts, account(ns, cs), cs);
@@ -47,7 +54,7 @@ Deno.test("ensureChild() creates, finds its own, and never takes over someone el
   await t.step("someone's object, or a namesake's leftover, is a conflict and stays as it was", async () => {
     const ns = await cluster.namespace("owned-clash");
     const theirs = await client.create(Resources.serviceAccounts, account(ns));
-    const cs = shell(ns, "6a1c0de0-0000-4000-8000-000000000002");
+    const cs = await shell(cluster, ns);
     await assert.rejects(ensureChild(client, Resources.serviceAccounts, account(ns, cs), cs), (err) => {
       assert.ok(err instanceof ChildConflict);
       assert.equal(err.reason, "ServiceAccountConflict");
@@ -61,14 +68,11 @@ Deno.test("ensureChild() creates, finds its own, and never takes over someone el
     assert.equal(after.metadata.resourceVersion, theirs.metadata.resourceVersion);
     assert.equal(after.metadata.ownerReferences, undefined);
 
-    // Owned by an earlier shell of the same name: a different UID, so not this one's either.
-    const earlier = shell(ns, "6a1c0de0-0000-4000-8000-000000000003");
+    // Owned by another CloudShell (an earlier one of that name, say): another UID, so not this one's.
     const ns2 = await cluster.namespace("owned-namesake");
-    await client.create(
-      Resources.serviceAccounts,
-      account(ns2, { ...earlier, metadata: { ...earlier.metadata, namespace: ns2 } }),
-    );
-    const now = shell(ns2, "6a1c0de0-0000-4000-8000-000000000004");
+    const other = await shell(cluster, ns2, "other");
+    await client.create(Resources.serviceAccounts, account(ns2, other));
+    const now = await shell(cluster, ns2);
     await assert.rejects(
       ensureChild(client, Resources.serviceAccounts, account(ns2, now), now),
       ChildConflict,
