@@ -16,7 +16,7 @@ import {
   MANAGED_BY_LABEL,
   OWNER_LABEL,
 } from "./api.ts";
-import { ownerReference } from "./children.ts";
+import { ownerReference } from "./ownership.ts";
 import type { SpecProblem } from "./validation.ts";
 
 /** Username of generated logins. */

@@ -5,7 +5,7 @@
  */
 import type { KubeObject } from "../kube/types.ts";
 import { childName, type CloudShell, MANAGED_BY, MANAGED_BY_LABEL, OWNER_LABEL, TTYD_PORT } from "./api.ts";
-import { ownerReference } from "./children.ts";
+import { ownerReference } from "./ownership.ts";
 
 /** Who may reach terminals; empty lists mean the operator makes no NetworkPolicy. */
 export interface NetworkPolicySources {

@@ -393,7 +393,6 @@ export class CloudShellReconciler implements Reconciler {
     if (ownAccount) await ensureServiceAccount(client, cs);
     // The fence goes up before the terminal does.
     await this.#ensureNetworkPolicy(cs);
-    if (ownAccount) await ensureServiceAccount(client, cs);
     const [made, bound] = await Promise.allSettled([
       ensureChild(client, Resources.jobs, job, cs),
       ownAccount ? ensureRoleBinding(client, cs, this.#d.settings.clusterRole) : Promise.resolve(),
