@@ -50,11 +50,35 @@ async function withLauncher(
     }
     await fn({ page, pid, status });
   } finally {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* already gone */ }
+    // SIGTERM, as a kubelet sends it: the launcher stops ttyd, and ttyd its sessions. A SIGKILL alone would
+    // leave them running here (in a pod, the end of its PID namespace takes them along).
+    const descendants = descendantsOf(pid);
+    signal(pid, "SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stopped = await Promise.race([
+      status.then(() => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
+    ]);
+    clearTimeout(timer);
+    if (!stopped) { for (const p of [pid, ...descendants]) signal(p, "SIGKILL"); }
     await status;
   }
+}
+
+/** The processes below `pid`, children first, read from /proc. */
+function descendantsOf(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean)
+      .map(Number);
+  } catch { /* gone */ }
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
+}
+
+function signal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+  } catch { /* already gone */ }
 }
 
 Deno.test("launcher: a writable shell runs the command, with the ping interval the operator sets", async () => {
