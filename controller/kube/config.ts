@@ -97,7 +97,28 @@ export async function loadClusterConnection(opts: LoadOptions): Promise<ClusterC
     throw new KubeconfigError("No kubeconfig found: pass --kubeconfig, set KUBECONFIG, or run in a cluster");
   }
   if (opts.masterUrl) conn = { ...conn, server: checkServer(opts.masterUrl, "--master") };
+  checkPlaintext(conn);
   return conn;
+}
+
+/**
+ * client-go sends no credentials at all to an `http://` server (kubectl then acts anonymously). Sending them
+ * would put a token in plain text on the network, and dropping them silently would make the operator act as
+ * someone else: so credentials for a plain-HTTP server are refused, except on loopback, where nothing
+ * crosses a network (a local proxy such as `kubectl proxy` or a test's).
+ */
+function checkPlaintext(conn: ClusterConnection): void {
+  const url = new URL(conn.server);
+  if (url.protocol !== "http:") return;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const loopback = host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+  const hasCredentials = conn.credentials || conn.basicAuth || conn.clientCertPem || conn.impersonate;
+  if (hasCredentials && !loopback) {
+    throw new KubeconfigError(
+      `Kubeconfig server ${url.origin} is plain HTTP: credentials are sent only over https (kubectl sends none ` +
+        "to it); use an https server URL",
+    );
+  }
 }
 
 async function inCluster(host: string, port: string, read: ReadFile): Promise<ClusterConnection> {

@@ -267,6 +267,85 @@ Deno.test("each live kubeconfig of the corpus: the API server sees who it sees f
   assert.equal(atob(spec.cluster["certificate-authority-data"]), cluster.connection.caPem);
 });
 
+/**
+ * A reverse proxy that serves the API server below a path, as Rancher serves its clusters
+ * (`/k8s/clusters/<id>`), over TLS with the API server's own certificate (kubectl sends no credentials
+ * over plain HTTP): requests outside the prefix get 404, the rest go on with their own token.
+ */
+function prefixProxy(
+  upstream: string,
+  caPem: string | undefined,
+  prefix: string,
+  tls: { cert: string; key: string },
+) {
+  const http = Deno.createHttpClient({ caCerts: caPem ? [caPem] : undefined, http2: false });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {}, ...tls }, async (req) => {
+    const url = new URL(req.url);
+    if (!url.pathname.startsWith(`${prefix}/`)) return new Response("not below the prefix", { status: 404 });
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    const res = await fetch(`${upstream}${url.pathname.slice(prefix.length)}${url.search}`, {
+      method: req.method,
+      headers,
+      body: req.body,
+      client: http,
+    });
+    // fetch has already decompressed the body: the length and encoding of the answer no longer apply.
+    const answer = new Headers(res.headers);
+    answer.delete("content-encoding");
+    answer.delete("content-length");
+    return new Response(res.body, { status: res.status, headers: answer });
+  });
+  return {
+    url: `https://127.0.0.1:${server.addr.port}${prefix}`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      http.close();
+    },
+  };
+}
+
+Deno.test("a server URL with a path: every request goes below it, for kubectl and for the project alike", async () => {
+  await using cluster = await testCluster();
+  const ns = await cluster.namespace("e2e-kcprefix");
+  const token = await tokenOf(cluster.client, ns, "prefixed");
+  const pki = cluster.kubeconfigPath.slice(0, cluster.kubeconfigPath.lastIndexOf("/"));
+  await using proxy = prefixProxy(cluster.connection.server, cluster.connection.caPem, "/k8s/clusters/c-1", {
+    cert: await Deno.readTextFile(`${pki}/server.crt`),
+    key: await Deno.readTextFile(`${pki}/server.key`),
+  });
+  const dir = await Deno.makeTempDir({ prefix: "kubeconfig-prefix-" });
+  try {
+    const kubeconfig = `${dir}/config`;
+    await Deno.writeTextFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{
+          name: "c",
+          cluster: { server: `${proxy.url}/`, "certificate-authority": `${pki}/ca.crt` },
+        }],
+        users: [{ name: "u", user: { token } }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+        "current-context": "c",
+      }),
+    );
+    const kubectl = `${await controlPlaneBinaries()}/kubectl`;
+    const out = await run(kubectl, [`--kubeconfig=${kubeconfig}`, "auth", "whoami", "-o", "json"]);
+    assert.equal(out.code, 0, out.stderr);
+    const client = new KubeClient(await loadClusterConnection({ kubeconfigPath: kubeconfig, env: {} }));
+    try {
+      assert.deepEqual(await whoAmI(client), JSON.parse(out.stdout).status.userInfo);
+      assert.equal((await whoAmI(client)).username, `system:serviceaccount:${ns}:prefixed`);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("exec plugin and tokenFile: one run for twenty parallel requests, a revocation refreshed at the first 401, a run after expiry", async () => {
   await using cluster = await testCluster();
   await using live = await liveCorpus(cluster);

@@ -171,6 +171,12 @@ Deno.test("fields that cannot be honoured are refused at load, in one line namin
     ],
     ["not a URL", "{server: 'not a url'}", "{}", /server "not a url" is not a URL/],
     [
+      "plain HTTP with a token",
+      "{server: http://api.example:8080}",
+      "{token: t}",
+      /is plain HTTP: credentials are sent only over https/,
+    ],
+    [
       "missing CA file",
       "{server: https://x, certificate-authority: /none}",
       "{}",
@@ -184,6 +190,11 @@ Deno.test("fields that cannot be honoured are refused at load, in one line namin
       (err) => err instanceof KubeconfigError && expected.test(err.message) && !err.message.includes("\n"),
       what,
     );
+  }
+  // Plain HTTP on loopback (a local proxy) keeps its credentials; without credentials any host is fine.
+  for (const [server, user] of [["http://127.0.0.1:8001", "{token: t}"], ["http://api.example:8080", "{}"]]) {
+    const read = files({ "/c": kubeconfig(`{server: "${server}"}`, user) });
+    await loadClusterConnection({ kubeconfigPath: "/c", env: {}, readFile: read, cwd: "/" });
   }
   // v1beta1 defaults interactiveMode to IfAvailable, as client-go does; a SOCKS5 proxy is honoured.
   const ok = files({
