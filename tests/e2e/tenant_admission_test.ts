@@ -6,6 +6,7 @@
  *   its `config` key alone, and the operator itself never requests a Secret;
  * - env entries that read a Secret are refused at admission when the creator may not read it, and by the
  *   operator (Ready=False and an Event) when its administrator has not allowed them;
+ * - a plain TTYD_CREDENTIAL (kept by the operator in a Secret) needs a creator who may create Secrets;
  * - an oversized CloudShell is refused with 422 and never reaches the operator.
  */
 import assert from "node:assert/strict";
@@ -142,6 +143,12 @@ Deno.test("tenants can mount only what they may read, and cannot push oversized 
       deniedFor(/spec\.env: alice may not get Secret victim/),
     );
 
+    // A plain TTYD_CREDENTIAL becomes a Secret the operator creates: only for one who may create Secrets.
+    await assert.rejects(
+      () => createCloudShell(alice, ns, "steal-login", { env: [{ name: "TTYD_CREDENTIAL", value: "a:b" }] }),
+      deniedFor(/TTYD_CREDENTIAL: alice may not create Secrets in namespace/),
+    );
+
     // bob may read "readable", so his shell is admitted; only its config key reaches the terminal. In
     // Ingress mode the operator also writes the shell itself (its finalizer), which the policy lets pass
     // although the operator may not read the Secret: the name is not new in its request.
@@ -231,7 +238,7 @@ Deno.test("tenants can mount only what they may read, and cannot push oversized 
     const after = await admin.get(Resources.secrets, ns, "victim");
     assert.equal(after.metadata.resourceVersion, victim.metadata.resourceVersion);
     assert.deepEqual(await ownedNames(admin, Resources.jobs, ns), [childName("bobs")]);
-    for (const name of ["steal", "steal-cm", "steal-env", ...oversized.map(([n]) => n)]) {
+    for (const name of ["steal", "steal-cm", "steal-env", "steal-login", ...oversized.map(([n]) => n)]) {
       await assert.rejects(() => admin.get(CloudShells, ns, name), isNotFound, `${name} was not created`);
     }
     const secretRequests = proxy.requests.filter((r) => r.attributes?.resource === "secrets");
