@@ -11,7 +11,7 @@ import { parse as parseYaml } from "yaml";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { ALLOW_SECRET_STORE_KUBECONFIG } from "../../controller/cloudshell/features.ts";
 import { type Options, parseOptions } from "../../controller/options.ts";
-import { testCluster } from "../harness/cluster.ts";
+import { enforceRestrictedPodSecurity, testCluster } from "../harness/cluster.ts";
 import { installCrd } from "../e2e/_operator.ts";
 import {
   CHART,
@@ -408,19 +408,7 @@ Deno.test("every rendering of deploy/ passes a server-side dry-run under the res
   for (const [what, objs] of renderings) {
     const ns = await cluster.namespace("deploy-dryrun");
     // Enforced for Pods, warned about for Deployments: a warning names what the Pod template lacks.
-    await cluster.client.request({
-      method: "PATCH",
-      path: `/api/v1/namespaces/${ns}`,
-      contentType: "application/merge-patch+json",
-      body: {
-        metadata: {
-          labels: {
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
-          },
-        },
-      },
-    }).then((res) => res.body?.cancel());
+    await enforceRestrictedPodSecurity(cluster.client, ns);
     const res = await dryRunApply(cluster.kubeconfigPath, rebase(objs, { namespace: ns, suffix: ns }));
     assert.equal(res.code, 0, `${what}: ${res.stderr}`);
     assert.doesNotMatch(res.stderr, /Warning|PodSecurity/, `${what}: warnings: ${res.stderr}`);

@@ -110,3 +110,24 @@ export async function deleteNamespaceAndWait(
     200,
   );
 }
+
+/**
+ * Labels a namespace to enforce the `restricted` Pod Security level, and to warn about it, so workload
+ * objects (Deployments, Jobs) whose pod templates would be refused get a warning at admission.
+ */
+export async function enforceRestrictedPodSecurity(client: KubeClient, ns: string): Promise<void> {
+  const res = await client.request({
+    method: "PATCH",
+    path: `/api/v1/namespaces/${ns}`,
+    contentType: "application/merge-patch+json",
+    body: {
+      metadata: {
+        labels: {
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/warn": "restricted",
+        },
+      },
+    },
+  });
+  await res.body?.cancel();
+}

@@ -17,8 +17,8 @@ import {
   render,
   SAMPLE_TEMPLATE_VARS,
 } from "../../controller/cloudshell/template/mod.ts";
-import { type KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
-import { testCluster } from "../harness/cluster.ts";
+import { type KubeObject, Resources } from "../../controller/kube/mod.ts";
+import { enforceRestrictedPodSecurity, testCluster } from "../harness/cluster.ts";
 import { createCloudShell, installCrd, OperatorProcess, waitForCloudShell } from "../e2e/_operator.ts";
 import {
   CHART,
@@ -148,24 +148,6 @@ Deno.test("the chart and the kustomize component install the restricted variant 
   assert.match(unknown.stderr, /jobTemplate\.variant must be "default" or "restricted", not "strict"/);
 });
 
-/** Labels a namespace to enforce (and warn about) the restricted Pod Security level. */
-async function enforceRestricted(client: KubeClient, ns: string): Promise<void> {
-  const res = await client.request({
-    method: "PATCH",
-    path: `/api/v1/namespaces/${ns}`,
-    contentType: "application/merge-patch+json",
-    body: {
-      metadata: {
-        labels: {
-          "pod-security.kubernetes.io/enforce": "restricted",
-          "pod-security.kubernetes.io/warn": "restricted",
-        },
-      },
-    },
-  });
-  await res.body?.cancel();
-}
-
 Deno.test("under an enforced restricted level: the chart dry-runs cleanly and the restricted Job gets its pod", async () => {
   await using cluster = await testCluster();
   await installCrd(cluster.client);
@@ -180,7 +162,7 @@ Deno.test("under an enforced restricted level: the chart dry-runs cleanly and th
     ]
   ) {
     const deployNs = await cluster.namespace("release-restricted-deploy");
-    await enforceRestricted(client, deployNs);
+    await enforceRestrictedPodSecurity(client, deployNs);
     const dry = await dryRunApply(
       cluster.kubeconfigPath,
       rebase(rendered, { namespace: deployNs, suffix: deployNs }),
@@ -191,7 +173,7 @@ Deno.test("under an enforced restricted level: the chart dry-runs cleanly and th
 
   // The operator with the restricted template and the terminal image, in a namespace enforcing restricted.
   const ns = await cluster.namespace("release-restricted");
-  await enforceRestricted(client, ns);
+  await enforceRestrictedPodSecurity(client, ns);
   await client.create(Resources.configMaps, {
     apiVersion: "v1",
     kind: "ConfigMap",
