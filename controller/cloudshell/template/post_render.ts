@@ -124,30 +124,10 @@ function applyKubeconfig(job: JobObject, container: JsonObject, source: Kubeconf
 
   switch (source.kind) {
     case "Secret":
-      // Keep the template's own secret settings (defaultMode, optional); the name and the keys are the
-      // operator's.
-      if (isObject(volume.secret)) {
-        volume.secret.secretName = source.name;
-        volume.secret.items = kubeconfigItems(volume.secret.items);
-      } else {
-        setSource(volume, "secret", {
-          secretName: source.name,
-          defaultMode: KUBECONFIG_FILE_MODE,
-          items: kubeconfigItems(undefined),
-        });
-      }
+      setKubeconfigObject(volume, "secret", "secretName", source.name);
       break;
     case "ConfigMap":
-      if (isObject(volume.configMap)) {
-        volume.configMap.name = source.name;
-        volume.configMap.items = kubeconfigItems(volume.configMap.items);
-      } else {
-        setSource(volume, "configMap", {
-          name: source.name,
-          defaultMode: KUBECONFIG_FILE_MODE,
-          items: kubeconfigItems(undefined),
-        });
-      }
+      setKubeconfigObject(volume, "configMap", "name", source.name);
       break;
     case "ServiceAccount":
       setSource(volume, "projected", serviceAccountProjection(source.tokenExpirationSeconds));
@@ -160,6 +140,29 @@ function applyKubeconfig(job: JobObject, container: JsonObject, source: Kubeconf
         container.env = container.env.filter((e) => !(isObject(e) && e.name === "KUBECONFIG"));
       }
       break;
+  }
+}
+
+/**
+ * Points the kubeconfig volume at the Secret or ConfigMap `name`. The template's own settings for that
+ * source (defaultMode, optional) are kept; the name and the keys are the operator's.
+ */
+function setKubeconfigObject(
+  volume: JsonObject,
+  field: "secret" | "configMap",
+  nameField: "secretName" | "name",
+  name: string,
+): void {
+  const own = volume[field];
+  if (isObject(own)) {
+    own[nameField] = name;
+    own.items = kubeconfigItems(own.items);
+  } else {
+    setSource(volume, field, {
+      [nameField]: name,
+      defaultMode: KUBECONFIG_FILE_MODE,
+      items: kubeconfigItems(undefined),
+    });
   }
 }
 
