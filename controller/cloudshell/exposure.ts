@@ -31,12 +31,7 @@ export function desiredRoute(cs: CloudShell, mode: string): DesiredRoute | undef
   const name = cs.metadata.name!;
   const ns = cs.metadata.namespace!;
   // What both kinds of route share: the path, and the shell's Service behind it.
-  const entry = {
-    path: routePath(spec, name),
-    serviceName: childName(name),
-    serviceNamespace: ns,
-    owner: name,
-  };
+  const entry = { path: routePath(spec, name), ...routeBackend(ns, name), owner: name };
   if (mode === "Ingress") {
     const cfg = spec.ingressConfig ?? {};
     return {
@@ -60,9 +55,12 @@ export function desiredRoute(cs: CloudShell, mode: string): DesiredRoute | undef
   return undefined;
 }
 
-/** The shell's own Service: the mark of its route entries (only entries leading to it are its own). */
-export function routeBackend(cs: CloudShell): RouteBackend {
-  return { serviceName: childName(cs.metadata.name!), serviceNamespace: cs.metadata.namespace! };
+/**
+ * The Service of the shell `namespace/name`: the mark of its route entries (only entries leading to it
+ * are its own). By name, so it serves a shell that is already gone from the cache too.
+ */
+export function routeBackend(namespace: string, name: string): RouteBackend {
+  return { serviceName: childName(name), serviceNamespace: namespace };
 }
 
 /** The status form of a route reference. */

@@ -173,8 +173,7 @@ export class CloudShellReconciler implements Reconciler {
         ctx.logger.info("CloudShell vanished before its finalizer ran; removing its route", {
           route: encodeRouteRef(orphaned),
         });
-        const backend = { serviceName: childName(req.name), serviceNamespace: req.namespace };
-        await this.#d.routes.remove(orphaned, backend);
+        await this.#d.routes.remove(orphaned, routeBackend(req.namespace, req.name));
         this.#recordedRoutes.delete(key);
       }
       return {};
@@ -523,7 +522,7 @@ export class CloudShellReconciler implements Reconciler {
     const legacy = legacyRouteHint(cs);
     const wantEncoded = want ? encodeRouteRef(want) : undefined;
     const recordedEncoded = recorded ? encodeRouteRef(recorded) : undefined;
-    const backend = routeBackend(cs);
+    const backend = routeBackend(cs.metadata.namespace!, cs.metadata.name!);
     for (const old of [recorded, legacy]) {
       if (old && encodeRouteRef(old) !== wantEncoded) await this.#d.routes.remove(old, backend);
     }
@@ -689,7 +688,7 @@ export class CloudShellReconciler implements Reconciler {
 
   /** Takes out the shell's entries (those leading to its own Service) wherever `refs` point. */
   async #removeRoutes(cs: CloudShell, refs: RouteRef[]): Promise<void> {
-    const backend = routeBackend(cs);
+    const backend = routeBackend(cs.metadata.namespace!, cs.metadata.name!);
     for (const ref of refs) await this.#d.routes.remove(ref, backend);
   }
 

@@ -45,7 +45,10 @@ Deno.test("routeRefsToRemove(): the status record, the spec's route and the old 
   });
   assert.deepEqual(routeRefsToRemove(cs), [old, implied, hint]);
   // Only the shell's own Service marks the entries taken out wherever these point.
-  assert.deepEqual(routeBackend(cs), { serviceName: "cloudshell-web", serviceNamespace: "team-a" });
+  assert.deepEqual(routeBackend(cs.metadata.namespace!, cs.metadata.name!), {
+    serviceName: "cloudshell-web",
+    serviceNamespace: "team-a",
+  });
   // A newer status (written, not yet in the cache) wins over the cached one.
   assert.deepEqual(routeRefsToRemove(shell(), { route: routeRecord(implied) }), [implied]);
 });
