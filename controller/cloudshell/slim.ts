@@ -8,7 +8,7 @@ import type { KubeObject, ObjectMeta } from "../kube/types.ts";
 import { type CloudShell, GROUP } from "./api.ts";
 import type { ServiceLike } from "./children.ts";
 import type { NodeLike } from "./node_address.ts";
-import type { JobLike, PodLike } from "./observe.ts";
+import { credentialSecretOf, type JobLike, type PodLike } from "./observe.ts";
 import { CREDENTIAL_VOLUME } from "./template/mod.ts";
 
 function meta(m: ObjectMeta): ObjectMeta {
@@ -48,17 +48,15 @@ export function slimPod(pod: PodLike): PodLike {
  * Secret (status names it).
  */
 export function slimJob(job: JobLike): JobLike {
-  const credential = job.spec?.template?.spec?.volumes?.find((v) => v.name === CREDENTIAL_VOLUME);
+  const credentialSecret = credentialSecretOf(job);
   const matchLabels = job.spec?.selector?.matchLabels;
   return {
     ...base(job),
     spec: {
       activeDeadlineSeconds: job.spec?.activeDeadlineSeconds,
-      ...(credential && {
+      ...(credentialSecret && {
         template: {
-          spec: {
-            volumes: [{ name: credential.name, secret: { secretName: credential.secret?.secretName } }],
-          },
+          spec: { volumes: [{ name: CREDENTIAL_VOLUME, secret: { secretName: credentialSecret } }] },
         },
       }),
       ...(matchLabels ? { selector: { matchLabels } } : {}),
