@@ -11,7 +11,7 @@
 import type { ClusterConnection, Impersonation } from "./config.ts";
 import type { Credential } from "./credentials.ts";
 import { errorFromResponse } from "./errors.ts";
-import { Semaphore, TokenBucket } from "./rate_limit.ts";
+import { abortableSleep, Semaphore, TokenBucket } from "./rate_limit.ts";
 import { DEFAULT_RETRY, NO_RETRY, retryDelayMs, type RetryPolicy } from "./retry.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
@@ -426,22 +426,6 @@ function setImpersonationHeaders(headers: Headers, who: Impersonation): void {
   for (const [key, values] of Object.entries(who.extra ?? {})) {
     for (const v of values) headers.append(`Impersonate-Extra-${encodeURIComponent(key)}`, v);
   }
-}
-
-/** Waits `ms`; rejects with the signal's reason if it aborts first. */
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

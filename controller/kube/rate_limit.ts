@@ -29,22 +29,32 @@ export class TokenBucket {
     return this.#tokens >= 0 ? 0 : (-this.#tokens / this.#qps) * 1000;
   }
 
-  /** Waits for a token; rejects if the signal aborts first. */
+  /** Waits for a token; rejects if the signal aborts first or already has. */
   async take(signal?: AbortSignal): Promise<void> {
     const wait = this.reserve();
     if (wait <= 0) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, wait);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    await abortableSleep(wait, signal);
   }
+}
+
+/**
+ * Waits `ms`; rejects with the signal's reason if it aborts first (or already has). For waits after which
+ * the caller would only fail anyway; `sleep` of cache/backoff.ts resolves instead, for loops that check
+ * the signal themselves.
+ */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** Caps how many requests are in flight at once; the rest wait in arrival order. */
