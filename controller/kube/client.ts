@@ -97,12 +97,20 @@ export interface RawRequest {
 /** What clients derived from one another share: the connection and its HTTP clients. */
 class Transport {
   readonly conn: ClusterConnection;
+  /** The Authorization header of the kubeconfig's username and password, built once. */
+  readonly basicAuthorization: string | undefined;
   readonly #base: Deno.HttpClient;
   /** HTTP clients for client certificates an exec plugin returned, by certificate. */
   readonly #byCert = new Map<string, Deno.HttpClient>();
 
   constructor(conn: ClusterConnection, http?: Deno.HttpClient) {
     this.conn = conn;
+    if (conn.basicAuth) {
+      const { username, password } = conn.basicAuth;
+      this.basicAuthorization = `Basic ${
+        btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)))
+      }`;
+    }
     this.#base = http ?? this.#create(conn.clientCertPem, conn.clientKeyPem);
   }
 
@@ -377,12 +385,8 @@ export class KubeClient {
     if (conn.disableCompression) headers.set("Accept-Encoding", "identity");
     if (body !== undefined) headers.set("Content-Type", req.contentType ?? "application/json");
     if (cred?.token) headers.set("Authorization", `Bearer ${cred.token}`);
-    else if (conn.basicAuth) {
-      const { username, password } = conn.basicAuth;
-      headers.set(
-        "Authorization",
-        `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)))}`,
-      );
+    else if (this.#transport.basicAuthorization) {
+      headers.set("Authorization", this.#transport.basicAuthorization);
     }
     if (this.#impersonate) setImpersonationHeaders(headers, this.#impersonate);
     await this.#bucket.take(signal);
