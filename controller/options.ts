@@ -465,11 +465,7 @@ function tenantOptions(flags: FlagValues) {
       );
     }
   }
-  const existingText = flags.flagOrString("--use-existing-route-objects");
-  const useExisting = parseBool(existingText);
-  if (useExisting === undefined) {
-    invalid("--use-existing-route-objects", existingText, "expected true or false");
-  }
+  const useExisting = boolFlag(flags, "--use-existing-route-objects");
   const ttl = (flag: string) => {
     const text = flags.optional(flag);
     if (text === undefined) return undefined;
@@ -500,9 +496,7 @@ function list(text: string): string[] {
 }
 
 function leaderElectionOptions(flags: FlagValues, operatorNamespace: string): LeaderElectionOptions {
-  const enabledText = flags.flagOrString("--leader-elect");
-  const enabled = parseBool(enabledText);
-  if (enabled === undefined) throw invalid("--leader-elect", enabledText, "expected true or false");
+  const enabled = boolFlag(flags, "--leader-elect");
   const lease = flags.string("--leader-elect-lease-duration");
   const renew = flags.string("--leader-elect-renew-deadline");
   const retry = flags.string("--leader-elect-retry-period");
@@ -534,9 +528,7 @@ function leaderElectionOptions(flags: FlagValues, operatorNamespace: string): Le
 }
 
 function terminalAccessOptions(flags: FlagValues): TerminalAccessOptions {
-  const originText = flags.flagOrString("--terminal-check-origin");
-  const checkOrigin = parseBool(originText);
-  if (checkOrigin === undefined) invalid("--terminal-check-origin", originText, "expected true or false");
+  const checkOrigin = boolFlag(flags, "--terminal-check-origin");
   const pingText = flags.string("--terminal-ping-interval");
   const pingMs = duration("--terminal-ping-interval", pingText);
   if (pingMs % 1000 !== 0) {
@@ -588,6 +580,14 @@ function logLevel(flags: FlagValues): LogLevel {
   const verbosity = integer("--v", verbosityText, 0);
   if (flags.given("--log-level") || !flags.given("--v")) return level;
   return verbosity >= 2 ? "debug" : "info";
+}
+
+/** A `[bool]` flag: given alone it is true, else its value must be true or false. */
+function boolFlag(flags: FlagValues, flag: string): boolean {
+  const text = flags.flagOrString(flag);
+  const value = parseBool(text);
+  if (value === undefined) invalid(flag, text, "expected true or false");
+  return value;
 }
 
 function invalid(flag: string, value: string, expected: string): never {
