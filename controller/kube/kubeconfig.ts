@@ -153,7 +153,7 @@ export async function loadKubeconfigFiles(files: KubeconfigFiles, read: ReadFile
       throw new KubeconfigError(`Cannot read kubeconfig ${name}: ${why}`, { cause: err });
     }
     merged.files.push(file);
-    mergeFile(merged, file, parseFile(text, name), name);
+    mergeFile(merged, file, parseFile(text, name));
   }
   if (merged.files.length === 0 && names.length > 0) {
     throw new KubeconfigError(
@@ -474,18 +474,17 @@ function firstLine(text: string): string {
 }
 
 /** Adds one file's entries: names already taken by an earlier file are kept whole. */
-function mergeFile(merged: MergedKubeconfig, file: string, parsed: ParsedFile, _name: string): void {
+function mergeFile(merged: MergedKubeconfig, file: string, parsed: ParsedFile): void {
   merged.currentContext ||= parsed.currentContext;
-  // Within one file a later entry of the same name replaces an earlier one (client-go's conversion).
-  const own = <T>(pairs: [string, T][]) => new Map(pairs);
-  for (const [name, value] of own(parsed.clusters)) {
-    if (!merged.clusters.has(name)) merged.clusters.set(name, { value, file });
-  }
-  for (const [name, value] of own(parsed.users)) {
-    if (!merged.users.has(name)) merged.users.set(name, { value, file });
-  }
-  for (const [name, value] of own(parsed.contexts)) {
-    if (!merged.contexts.has(name)) merged.contexts.set(name, { value, file });
-  }
+  addNew(merged.clusters, parsed.clusters, file);
+  addNew(merged.users, parsed.users, file);
+  addNew(merged.contexts, parsed.contexts, file);
   merged.unknownFields.push(...parsed.unknown);
+}
+
+function addNew<T>(into: Map<string, Origin<T>>, pairs: [string, T][], file: string): void {
+  // Within one file a later entry of the same name replaces an earlier one (client-go's conversion).
+  for (const [name, value] of new Map(pairs)) {
+    if (!into.has(name)) into.set(name, { value, file });
+  }
 }
