@@ -286,6 +286,13 @@ function checkServer(server: string, what: string): string {
   } catch {
     throw new KubeconfigError(`${what} ${JSON.stringify(server)} is not a URL`);
   }
+  // Checked first, and the URL never repeated: it would carry the password into this error and the log.
+  if (url.username || url.password) {
+    throw new KubeconfigError(
+      `${what} has a username or password in its URL; give credentials in the user entry (token, ` +
+        "username and password, client certificate)",
+    );
+  }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new KubeconfigError(`${what} ${JSON.stringify(server)} is not an http or https URL`);
   }
