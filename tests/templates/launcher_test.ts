@@ -4,7 +4,7 @@
  * `-p <free port> -i lo` after the operator's flags, so ttyd listens on loopback only.
  */
 import assert from "node:assert/strict";
-import { ttydBinaries } from "../harness/commands.ts";
+import { onPath, ttydBinaries } from "../harness/commands.ts";
 import { freePort, spawnGuarded } from "../harness/process.ts";
 import { TtydRefused, TtydSession } from "../harness/ttyd_client.ts";
 import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
@@ -165,16 +165,17 @@ Deno.test("launcher: with --once the container exits 0 after the one client left
   });
 });
 
-Deno.test("launcher: the same under BusyBox's sh, where it is installed", async (t) => {
-  const busybox = await new Deno.Command("busybox", { args: ["sh", "-c", "true"] }).output().then(
-    (out) => out.success,
-    () => false,
-  );
-  if (!busybox) {
-    console.error("SKIPPED: busybox is not installed");
-    return;
-  }
-  shell = ["busybox", "sh"];
+/** BusyBox, installed by hack/apt.sh where it can be (as root with apt-get). */
+const BUSYBOX = onPath("busybox");
+if (!BUSYBOX) {
+  console.error("SKIPPED the BusyBox launcher test: busybox is not on PATH (run `bash hack/apt.sh` as root)");
+}
+
+Deno.test({
+  name: "launcher: the same under BusyBox's sh, where it is installed",
+  ignore: !BUSYBOX,
+}, async (t) => {
+  shell = [BUSYBOX!, "sh"];
   try {
     await t.step("URL arguments", async () => {
       await withLauncher('echo "n=$# first=$1"; exec sleep 60', ["-a"], async ({ page }) => {

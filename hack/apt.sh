@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian programs some tests run besides the base image's (apt,
+# only when one is missing and this runs as root, as in CI). Each package is
+# named after the program it installs; to add one, add it to both lists below.
+# A test whose program is still missing says so and is skipped.
+#
+#   busybox: the launcher under BusyBox's sh (Alpine images such as CloudTTY's have only it)
+set -euo pipefail
+log() { echo "[apt] $*" >&2; }
+
+missing=""
+for program in busybox; do
+  command -v "$program" >/dev/null || missing="$missing $program"
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  log "installing Debian's$missing (apt-get)"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox >&2
+else
+  log "missing and cannot be installed here (needs root and apt-get):$missing; the tests that run them skip"
+fi
