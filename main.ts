@@ -24,6 +24,7 @@ import { defaultIdentity } from "./controller/runtime/leader_election.ts";
 import { Manager } from "./controller/runtime/manager.ts";
 import { Metrics } from "./controller/runtime/metrics.ts";
 import { CONTROLLER_NAME, newCloudShellOperator } from "./controller/cloudshell/operator.ts";
+import { registerShellMetrics } from "./controller/cloudshell/shell_metrics.ts";
 
 const COMPONENT = "cloudshell-operator";
 /** The Lease client's own throttle: a renewal every retry period (2 s), a release, a few retries. */
@@ -180,6 +181,7 @@ async function main(): Promise<number> {
     },
     onReady: (seconds) => readyLatency.observe(seconds),
   });
+  registerShellMetrics(metrics, operator.cloudShells);
 
   const health = new HealthChecks();
   const le = opts.leaderElection;

@@ -5,6 +5,7 @@
  * controller around the reconciler. `main.ts` adds the result to a manager.
  */
 import { Informer } from "../cache/informer.ts";
+import type { Lister } from "../cache/store.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { keyFor, keyOf } from "../kube/object_key.ts";
 import { Resources } from "../kube/resources.ts";
@@ -59,6 +60,8 @@ export interface CloudShellOperator {
   informers: Informer<never>[];
   controller: Controller;
   templates: TemplateSource;
+  /** The CloudShell cache, for the shell gauges (shell_metrics.ts). */
+  cloudShells: Lister<CloudShell>;
 }
 
 /** The name of the controller, in logs and metrics. */
@@ -178,5 +181,10 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
   templateMaps.addHandler({ onAdd: retryWaiting, onUpdate: retryWaiting, onDelete: retryWaiting });
 
   const informers = [cloudShells, jobs, pods, services, templateMaps, ...(nodes ? [nodes] : [])];
-  return { informers: informers as unknown as Informer<never>[], controller, templates };
+  return {
+    informers: informers as unknown as Informer<never>[],
+    controller,
+    templates,
+    cloudShells: cloudShells.lister,
+  };
 }
