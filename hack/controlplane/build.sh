@@ -31,6 +31,17 @@ fi
 
 log() { echo "[controlplane] $*" >&2; }
 mkdir -p "$bin" "$out/src"
+# One build at a time per cache: a second caller (another test run on the same machine) waits for the
+# first and then finds the binaries, instead of rewriting the same source folder under it.
+exec 9>"$out.lock"
+if ! flock -n 9; then
+  log "another build of this control plane is running; waiting for it"
+  flock 9
+fi
+if complete; then
+  echo "$bin"
+  exit 0
+fi
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=-buildvcs=false CGO_ENABLED=0
 start=$(date +%s)
 
