@@ -136,7 +136,7 @@ export interface Options {
   readonly maxTtlSeconds: number | undefined;
 }
 
-/** How terminals are reached (README, "Access to a terminal"). */
+/** How terminals are reached (docs/usage.md, "Access to a terminal"). */
 export interface TerminalAccessOptions {
   /** `--terminal-check-origin`: ttyd refuses WebSockets from pages of another origin. */
   readonly checkOrigin: boolean;

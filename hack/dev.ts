@@ -1,5 +1,5 @@
 /**
- * The README's first command: a local control plane whose pods really run
+ * The README's fresh-machine command: a local control plane whose pods really run
  * (the kubelet stand-in, tests/harness/kubelet), the CRD, the operator from
  * source, and a sample CloudShell whose status is printed until Ready. Nodes
  * and node ports are on 127.0.0.1, so the printed URL opens the terminal.

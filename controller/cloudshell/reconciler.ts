@@ -5,7 +5,7 @@
  * Level-based: every reconcile reads the CloudShell, its Job, pod and Service
  * from informer caches and converges; nothing depends on which event woke it.
  * It writes only what is missing or changed, which keeps a shell's whole life
- * to a handful of write requests (see the README's Performance section).
+ * to a handful of write requests (see docs/performance.md).
  */
 import type { Lister } from "../cache/store.ts";
 import type { KubeClient } from "../kube/client.ts";

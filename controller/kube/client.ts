@@ -6,7 +6,7 @@
  * throttling, and bounded retries of 429 and 5xx answers that honour
  * Retry-After.
  *
- * Why not `@kubernetes/client-node`: see the README (Development).
+ * Why not `@kubernetes/client-node`: see docs/development.md.
  */
 import type { ClusterConnection, Impersonation } from "./config.ts";
 import type { Credential } from "./credentials.ts";

@@ -49,17 +49,17 @@ Deno.test("the release compiles the five targets, each on a runner of its own pl
     ["binaries", "chart", "version"],
   );
 
-  // The README's download instructions name these assets and these targets.
+  // The download instructions (docs/getting-started.md) name these assets and these targets.
   const compileScript = await Deno.readTextFile(`${REPO}hack/release/compile.sh`);
   assert.match(compileScript, /^name="cloudshell-operator-\$version-\$target"$/m);
   assert.match(compileScript, /"dist\/\$name\.tar\.gz"/);
   assert.match(compileScript, /"\$name\.zip"/);
-  const readme = await Deno.readTextFile(`${REPO}README.md`);
-  assert.ok(readme.includes(`releases/download/v$version/cloudshell-operator-$version-$target.tar.gz"`));
-  assert.ok(readme.includes("releases/download/v$version/SHA256SUMS"));
-  assert.ok(readme.includes("sha256sum -c --ignore-missing SHA256SUMS"));
-  assert.ok(readme.includes("cloudshell-operator-<version>.cdx.json") && publish.includes(".cdx.json"));
-  const listed = /^Targets: (.*?)\. /ms.exec(readme)?.[1].replaceAll("\n", " ");
+  const guide = await Deno.readTextFile(`${REPO}docs/getting-started.md`);
+  assert.ok(guide.includes(`releases/download/v$version/cloudshell-operator-$version-$target.tar.gz"`));
+  assert.ok(guide.includes("releases/download/v$version/SHA256SUMS"));
+  assert.ok(guide.includes("sha256sum -c --ignore-missing SHA256SUMS"));
+  assert.ok(guide.includes("cloudshell-operator-<version>.cdx.json") && publish.includes(".cdx.json"));
+  const listed = /^Targets: (.*?)\. /ms.exec(guide)?.[1].replaceAll("\n", " ");
   assert.deepEqual(
     [...(listed ?? "").matchAll(/`([^`]+)`/g)].map((m) => m[1]).sort(),
     matrix.map((m) => m.target).sort(),
@@ -94,16 +94,22 @@ Deno.test("both images are built natively for amd64 and arm64, with provenance, 
   };
   assert.equal(values.image.registry, "ghcr.io");
   assert.equal(values.image.repository, "cloudtty/cloudshell-operator");
-  const readme = await Deno.readTextFile(`${REPO}README.md`);
+  const guide = await Deno.readTextFile(`${REPO}docs/getting-started.md`);
   for (const image of matrix.image as string[]) {
-    assert.ok(readme.includes(`ghcr.io/cloudtty/${image}`), `README names ghcr.io/cloudtty/${image}`);
+    assert.ok(
+      guide.includes(`ghcr.io/cloudtty/${image}`),
+      `docs/getting-started.md names ghcr.io/cloudtty/${image}`,
+    );
   }
   const chart = release.jobs.chart.steps.map((s) => s.run ?? "").join("\n");
   assert.match(
     chart,
     /helm push "dist\/cloudshell-operator-\$VERSION\.tgz" "oci:\/\/ghcr\.io\/\$OWNER\/charts"/,
   );
-  assert.ok(readme.includes("oci://ghcr.io/cloudtty/charts/cloudshell-operator"), "README's chart address");
+  assert.ok(
+    guide.includes("oci://ghcr.io/cloudtty/charts/cloudshell-operator"),
+    "the chart address in docs/getting-started.md",
+  );
 });
 
 Deno.test("CI runs .ci/run's command on pull requests, caching the pinned builds under a key of the pins", async () => {
