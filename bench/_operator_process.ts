@@ -109,6 +109,12 @@ export class OperatorUnderTest {
     return kb * 1024;
   }
 
+  /** Resident memory now (VmRSS). */
+  async rssBytes(): Promise<number> {
+    const status = await Deno.readTextFile(`/proc/${this.#pid}/status`);
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  }
+
   /** The operator's own pid (not its guard's), for /proc. */
   get pid(): number {
     return this.#pid;
