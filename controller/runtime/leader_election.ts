@@ -29,6 +29,8 @@ import { apiVersionOf, collectionPath, objectPath, Resources } from "../kube/res
 import type { KubeObject } from "../kube/types.ts";
 import { Logger } from "../log.ts";
 
+/** The shortest cut-off of one Lease request, whatever the renew deadline. */
+const MIN_CALL_TIMEOUT_MS = 1000;
 /** client-go's JitterFactor: the renew deadline must leave room for this many retry periods. */
 const JITTER_FACTOR = 1.2;
 /**
@@ -419,8 +421,20 @@ export class LeaderElector {
 
   // Through `request` rather than get/update: those take no signal, and an unanswered renewal must be cut
   // at the renew deadline.
+  /**
+   * One Lease request, cut off after half the renew deadline (at least a second), as controller-runtime's
+   * leader-election client does: a call stuck in a queue then leaves time for a second try before the
+   * deadline, instead of one call spending all of it.
+   */
   async #call<T>(method: string, path: string, body: unknown, signal: AbortSignal): Promise<T> {
-    const res = await this.#client.request({ method, path, body, signal, resource: Resources.leases.plural });
+    const callTimeout = AbortSignal.timeout(Math.max(this.#renewDeadlineMs / 2, MIN_CALL_TIMEOUT_MS));
+    const res = await this.#client.request({
+      method,
+      path,
+      body,
+      signal: AbortSignal.any([signal, callTimeout]),
+      resource: Resources.leases.plural,
+    });
     if (!res.ok) throw await errorFromResponse(res, `${method} ${path}`);
     return await res.json() as T;
   }

@@ -108,6 +108,7 @@ const CLUSTER_SCOPED = new Set([
   "ClusterRoleBinding",
   "ValidatingAdmissionPolicy",
   "ValidatingAdmissionPolicyBinding",
+  "FlowSchema",
 ]);
 
 /** Whether objects of this kind live in a namespace. */
@@ -135,9 +136,10 @@ export function rebase(objs: readonly Manifest[], opts: RebaseOptions): Manifest
     const obj = structuredClone(original);
     if (obj.kind === "Namespace") obj.metadata.name = opts.namespace;
     else if (isNamespaced(obj)) obj.metadata.namespace = opts.namespace;
-    if (obj.kind === "ClusterRole" || obj.kind === "ClusterRoleBinding") {
+    if (obj.kind === "ClusterRole" || obj.kind === "ClusterRoleBinding" || obj.kind === "FlowSchema") {
       obj.metadata.name = `${obj.metadata.name}-${opts.suffix}`;
     }
+    if (obj.kind === "FlowSchema") rebaseFlowSchema(obj, opts.namespace);
     const roleRef = obj.roleRef as { kind: string; name: string } | undefined;
     if (roleRef?.kind === "ClusterRole" && renamed.has(roleRef.name)) {
       roleRef.name = `${roleRef.name}-${opts.suffix}`;
@@ -148,6 +150,20 @@ export function rebase(objs: readonly Manifest[], opts: RebaseOptions): Manifest
     }
     return obj;
   });
+}
+
+/** Points a FlowSchema's ServiceAccount subjects and namespaced resource rules at `namespace`. */
+function rebaseFlowSchema(obj: Manifest, namespace: string): void {
+  const spec = obj.spec as {
+    rules?: {
+      subjects?: { serviceAccount?: { namespace: string } }[];
+      resourceRules?: { namespaces?: string[] }[];
+    }[];
+  };
+  for (const rule of spec.rules ?? []) {
+    for (const s of rule.subjects ?? []) if (s.serviceAccount) s.serviceAccount.namespace = namespace;
+    for (const r of rule.resourceRules ?? []) if (r.namespaces) r.namespaces = [namespace];
+  }
 }
 
 /** The objects of one kind. */

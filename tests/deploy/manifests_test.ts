@@ -64,6 +64,7 @@ Deno.test("deploy/ renders with kustomize into the operator's objects, and every
       "ConfigMap/cloudshell-job-template",
       "Deployment/cloudshell-operator",
       "Service/cloudshell-operator-metrics",
+      "FlowSchema/cloudshell-operator-leader-election",
     ]),
   );
   for (const obj of objs.filter((o) => !["Namespace", "CustomResourceDefinition"].includes(o.kind!))) {
