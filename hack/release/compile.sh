@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the operator for one target with the flags of `deno task compile` (deno.json), checks that the
-# binary prints the release version when this machine can run it, and packs it with the README into
-# dist/cloudshell-operator-<version>-<target>.tar.gz (.zip for Windows). The release workflow runs it once
+# binary prints the release version when this machine can run it, and packs it with the README and LICENSE
+# into dist/cloudshell-operator-<version>-<target>.tar.gz (.zip for Windows). The release workflow runs it once
 # per target, each on a runner of that platform, with REQUIRE_NATIVE=1 so an unchecked binary fails the job.
 #
 #   bash hack/release/compile.sh x86_64-unknown-linux-gnu 0.1.0
@@ -37,7 +37,7 @@ else
   echo "compile: $target not run here ($host): --version unchecked" >&2
 fi
 
-cp README.md "$stage/"
+cp README.md LICENSE "$stage/"
 if [ -n "$exe" ]; then
   (cd dist && 7z a -tzip -bso0 "$name.zip" "$name")
 else

@@ -9,7 +9,8 @@ import { run } from "../harness/commands.ts";
 import { REPO } from "./_release.ts";
 
 Deno.test({
-  name: "compile.sh builds this machine's target, checks its --version and packs it with the README",
+  name:
+    "compile.sh builds this machine's target, checks its --version and packs it with the README and LICENSE",
   ignore: !Deno.env.get("DENORT_BIN"),
   async fn() {
     const version = denoConfig.version;
@@ -28,6 +29,7 @@ Deno.test({
     const listing = await run("tar", ["-tzf", archive]);
     assert.deepEqual(listing.stdout.trim().split("\n").sort(), [
       `${name}/`,
+      `${name}/LICENSE`,
       `${name}/README.md`,
       `${name}/cloudshell-operator`,
     ]);
