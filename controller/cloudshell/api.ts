@@ -174,3 +174,9 @@ export function routePath(spec: CloudShellSpec, name: string): string {
 export function isTerminal(phase: Phase | undefined): boolean {
   return phase === "Complete" || phase === "Failed";
 }
+
+/** One problem with a spec: a condition reason and a message for humans. */
+export interface SpecProblem {
+  reason: string;
+  message: string;
+}

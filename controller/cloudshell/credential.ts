@@ -15,9 +15,9 @@ import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
   OWNER_LABEL,
+  type SpecProblem,
 } from "./api.ts";
 import { ownerReference } from "./ownership.ts";
-import type { SpecProblem } from "./validation.ts";
 
 /** Username of generated logins. */
 export const GENERATED_USERNAME = "cloudshell";

@@ -6,15 +6,16 @@
  * are the rules a schema cannot express, and the env and client option limits
  * again, for a cluster whose CRD was not upgraded.
  */
-import { type CloudShellSpec, EXPOSURE_MODES, type ExposureMode, exposureMode, routePath } from "./api.ts";
+import {
+  type CloudShellSpec,
+  EXPOSURE_MODES,
+  type ExposureMode,
+  exposureMode,
+  routePath,
+  type SpecProblem,
+} from "./api.ts";
 import { OPT_IN_ENV_SOURCES, refusedEnvSource } from "./env_policy.ts";
 import { credentialPlan } from "./credential.ts";
-
-/** One problem with a spec: a condition reason and a message for humans. */
-export interface SpecProblem {
-  reason: string;
-  message: string;
-}
 
 /** Most environment variables a terminal may ask for. */
 export const MAX_ENV_VARS = 128;
