@@ -168,6 +168,7 @@ async function main(): Promise<number> {
       maxTtlSeconds: opts.maxTtlSeconds,
     },
     useExistingRouteObjects: opts.useExistingRouteObjects,
+    requiredAdmissionPolicy: opts.admissionPolicy.required ? opts.admissionPolicy.name : undefined,
   }, {
     client,
     logger,
@@ -205,6 +206,13 @@ async function main(): Promise<number> {
   });
   for (const informer of operator.informers) manager.addInformer(informer);
   manager.addLeaderRunnable(operator.controller);
+  if (operator.admissionCheck) manager.addLeaderRunnable(operator.admissionCheck);
+  else {
+    logger.warn(
+      "--require-admission-policy=false: CloudShells may name Secrets and ConfigMaps whether or not " +
+        "the admission policy checks that their creators may read them",
+    );
+  }
 
   const server = await serve({
     metricsAddress: opts.metricsBindAddress?.address ?? "0",

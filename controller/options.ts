@@ -134,6 +134,8 @@ export interface Options {
   readonly defaultTtlSeconds: number | undefined;
   /** `--max-ttl` in seconds: longer TTLs are capped to it. */
   readonly maxTtlSeconds: number | undefined;
+  /** `--admission-policy`, `--require-admission-policy`: the policy shells naming Secrets need in force. */
+  readonly admissionPolicy: { readonly name: string; readonly required: boolean };
 }
 
 /** How terminals are reached (docs/usage.md, "Access to a terminal"). */
@@ -323,6 +325,12 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
         "add routes to Ingresses and VirtualServices that the operator did not create (as CloudTTY did)", "false"],
       ["--default-ttl <duration>", "session length of CloudShells that set no TTL", "", "none"],
       ["--max-ttl <duration>", "longest session; longer TTLs are cut to it", "", "none"],
+      ["--admission-policy <name>",
+        "the ValidatingAdmissionPolicy (and binding of the same name) that checks CloudShell creators may read " +
+        "what their shells name", "cloudshell-creator-can-read"],
+      ["--require-admission-policy [bool]",
+        "start no CloudShell that names a Secret or ConfigMap while that policy is not in force; false trusts " +
+        "every CloudShell creator with the Secrets of their namespace", "true"],
     ],
     "Leader election:": [
       ["--leader-elect [bool]", "elect a leader so that only one replica acts", "true"],
@@ -487,6 +495,10 @@ function tenantOptions(flags: FlagValues) {
     useExistingRouteObjects: useExisting,
     defaultTtlSeconds,
     maxTtlSeconds,
+    admissionPolicy: Object.freeze({
+      name: subdomain("--admission-policy", flags.string("--admission-policy")),
+      required: boolFlag(flags, "--require-admission-policy"),
+    }),
   };
 }
 

@@ -77,6 +77,7 @@ Deno.test("parseOptions() defaults", () => {
     useExistingRouteObjects: false,
     defaultTtlSeconds: undefined,
     maxTtlSeconds: undefined,
+    admissionPolicy: { name: "cloudshell-creator-can-read", required: true },
   });
   assert.equal(options.cloudshellImage, DEFAULT_CLOUDSHELL_IMAGE);
   assert.ok(options.featureGates instanceof FeatureGates);
@@ -103,6 +104,11 @@ Deno.test("parseOptions() reads each flag", async (t) => {
     [["--kubeconfig", "/tmp/kc"], (o) => o.kubeconfig, "/tmp/kc"],
     [["--kubeconfig="], (o) => o.kubeconfig, undefined],
     [["--context=kind-dev"], (o) => o.context, "kind-dev"],
+    [["--require-admission-policy=false"], (o) => o.admissionPolicy, {
+      name: "cloudshell-creator-can-read",
+      required: false,
+    }],
+    [["--admission-policy=mine"], (o) => o.admissionPolicy.name, "mine"],
     [["--master", "https://10.0.0.1:6443"], (o) => o.master, "https://10.0.0.1:6443"],
     [["--job-template-configmap", "tpl"], (o) => o.jobTemplateConfigMap, {
       namespace: "cloudshell-system",

@@ -141,6 +141,11 @@ export interface CloudShellStatus {
 export interface CloudShell extends KubeObject {
   spec?: CloudShellSpec;
   status?: CloudShellStatus;
+  /**
+   * Operator-internal, never sent: why the operator refuses this spec, set when the informer stored the
+   * shell without the parts of its spec it will never use (slim.ts).
+   */
+  refused?: { reason: string; message: string };
 }
 
 /** The name of the Job, Service, ServiceAccount and RoleBinding of a CloudShell. */

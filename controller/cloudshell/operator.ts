@@ -25,7 +25,8 @@ import type { ServiceLike } from "./children.ts";
 import type { NodeLike } from "./node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
 import { podChanged, slimCopyChanged } from "./child_updates.ts";
-import { CloudShellReconciler, type ReconcilerSettings } from "./reconciler.ts";
+import { AdmissionPolicyCheck } from "./admission_check.ts";
+import { CloudShellReconciler, type ReconcilerSettings, specRefusal } from "./reconciler.ts";
 import { RouteManager } from "./routes.ts";
 import { slimCloudShell, slimJob, slimNode, slimPod, slimService } from "./slim.ts";
 import { type ConfigMapLike, TemplateSource } from "./template_source.ts";
@@ -42,6 +43,11 @@ export interface OperatorConfig extends ReconcilerSettings {
   workers: number;
   /** Let routes go into Ingresses and VirtualServices the operator did not create (RouteManagerOptions). */
   useExistingRouteObjects?: boolean;
+  /**
+   * The admission policy (and binding) that must be in force before a shell naming a Secret or ConfigMap
+   * gets a Job; undefined when an administrator opted out (`--require-admission-policy=false`).
+   */
+  requiredAdmissionPolicy?: string;
 }
 
 /** Services the operator uses. */
@@ -59,6 +65,8 @@ export interface OperatorServices {
 export interface CloudShellOperator {
   informers: Informer<never>[];
   controller: Controller;
+  /** Reads the admission policy now and then, on the leader; absent when not required. */
+  admissionCheck?: AdmissionPolicyCheck;
   templates: TemplateSource;
   /** The CloudShell cache, for the shell gauges (shell_metrics.ts). */
   cloudShells: Lister<CloudShell>;
@@ -88,7 +96,7 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
   // Pages of 100: a restart lists every CloudShell, and each may be a few hundred KiB (CRD limits).
   const cloudShells = new Informer<CloudShell>(client, CloudShells, {
     ...base,
-    transform: slimCloudShell,
+    transform: (cs) => slimCloudShell(cs, (slim) => specRefusal(slim, config)),
     pageSize: 100,
   });
   const jobs = new Informer<JobLike>(client, Resources.jobs, { ...owned, transform: slimJob });
@@ -126,6 +134,11 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
       ),
   });
 
+  const admissionCheck = config.requiredAdmissionPolicy === undefined ? undefined : new AdmissionPolicyCheck({
+    client,
+    name: config.requiredAdmissionPolicy,
+    logger: logger.with({ component: "admission-policy" }),
+  });
   const reconciler = new CloudShellReconciler({
     client,
     cloudShells: cloudShells.lister,
@@ -138,6 +151,7 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     events: svc.events,
     gates: config.gates,
     settings: config,
+    admissionPolicy: admissionCheck,
     onReady: svc.onReady,
   });
   const controller = new Controller({
@@ -186,5 +200,6 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     controller,
     templates,
     cloudShells: cloudShells.lister,
+    admissionCheck,
   };
 }

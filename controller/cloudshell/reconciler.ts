@@ -20,6 +20,7 @@ import {
   childName,
   type CloudShell,
   CloudShells,
+  CREDENTIAL_ENV,
   exposureMode,
   FINALIZER,
   isTerminal,
@@ -45,6 +46,7 @@ import {
   routeRecord,
   routeRefsToRemove,
 } from "./exposure.ts";
+import { ADMISSION_POLICY_MISSING, needsAdmissionPolicy, type PolicyState } from "./admission_check.ts";
 import { ALLOW_SECRET_STORE_KUBECONFIG } from "./features.ts";
 import { kubeconfigSourceOf, renderJob, type TerminalSettings } from "./job.ts";
 import {
@@ -66,7 +68,7 @@ import type { CloudShellStatus } from "./api.ts";
 import type { TemplateSource } from "./template_source.ts";
 import { RecentObjects } from "./recent_objects.ts";
 import { slimJob, slimService } from "./slim.ts";
-import { validateSpec } from "./validation.ts";
+import { type SpecProblem, validateSpec } from "./validation.ts";
 import type { KubeconfigSource } from "./template/mod.ts";
 import { activeDeadlineSecondsFor } from "./template/mod.ts";
 
@@ -119,6 +121,11 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   gates: FeatureGates;
   settings: ReconcilerSettings;
+  /**
+   * Whether the admission policy is in force (admission_check.ts); absent when an administrator opted
+   * out (`--require-admission-policy=false`).
+   */
+  admissionPolicy?: { state(): Promise<PolicyState> };
   now?: () => number;
   /** Called when a shell becomes Ready, with seconds since it was created (for a histogram). */
   onReady?: (seconds: number) => void;
@@ -127,6 +134,21 @@ export interface ReconcilerDeps {
 const DEFAULT_STATUS_GRACE_MS = 30_000;
 /** How long a status we wrote stands in for the cache's copy until the informer catches up. */
 const WRITTEN_STATUS_TTL_MS = 60_000;
+
+/**
+ * Why the operator refuses a shell's spec whatever else happens: decided by its flags alone (the schema's
+ * gaps, env sources, route namespaces and annotations), so the informer can decide it once (slim.ts).
+ */
+export function specRefusal(cs: CloudShell, settings: ReconcilerSettings): SpecProblem | undefined {
+  const name = cs.metadata.name!;
+  const namespace = cs.metadata.namespace!;
+  const spec = cs.spec ?? {};
+  const problem = validateSpec(spec, name, namespace, { allowedEnvValueFrom: settings.allowedEnvValueFrom });
+  if (problem) return problem;
+  const route = desiredRoute(cs, exposureMode(spec));
+  const refused = route && routeProblem(route, namespace, settings.policy ?? DEFAULT_POLICY);
+  return refused ? { reason: refused.reason, message: refused.message } : undefined;
+}
 
 /** Reconciles CloudShells. */
 export class CloudShellReconciler implements Reconciler {
@@ -198,14 +220,10 @@ export class CloudShellReconciler implements Reconciler {
     if (isTerminal(status?.phase)) return await this.#ended(cs);
 
     const spec = cs.spec ?? {};
-    const problem = validateSpec(spec, name, namespace, {
-      allowedEnvValueFrom: this.#d.settings.allowedEnvValueFrom,
-    });
-    if (problem) return await this.#report(cs, { ...problem, retry: false });
+    const refused = cs.refused ?? specRefusal(cs, this.#d.settings);
+    if (refused) return await this.#report(cs, { ...refused, retry: false });
     const mode = exposureMode(spec);
     const route = desiredRoute(cs, mode);
-    const refused = route && routeProblem(route, namespace, this.#policy);
-    if (refused) return await this.#report(cs, refused);
 
     let job = this.#job(key, cs);
     const { seconds: ttl, cappedFrom } = effectiveTtl(spec, this.#policy);
@@ -235,6 +253,8 @@ export class CloudShellReconciler implements Reconciler {
     }
 
     if (!job) {
+      const unchecked = await this.#admissionProblem(key, cs);
+      if (unchecked) return await this.#report(cs, unchecked);
       const prepared = await this.#prepareJob(cs, ttl);
       if ("reason" in prepared) return await this.#report(cs, prepared);
       job = await this.#createJob(cs, prepared, ctx);
@@ -308,6 +328,48 @@ export class CloudShellReconciler implements Reconciler {
       this.#d.jobs.get(cs.metadata.namespace, childName(cs.metadata.name!)),
     );
     return job && isOwnedBy(job, cs) ? job : undefined;
+  }
+
+  /**
+   * A shell that names a Secret or ConfigMap gets no new Job while the admission policy that checks its
+   * creator may read them is not in force: without it, anyone who may create a CloudShell could read any
+   * Secret of the namespace through the terminal. A Job already running is left alone.
+   *
+   * A spec refused this way stays refused when the policy comes back: it was admitted unchecked. Once
+   * someone changes the spec (or creates the shell again), the policy checks every name it holds, and
+   * the refusal, recorded for this generation in the status that only the operator writes, no longer
+   * applies.
+   */
+  async #admissionProblem(key: string, cs: CloudShell): Promise<Problem | undefined> {
+    const check = this.#d.admissionPolicy;
+    if (!check) return undefined;
+    const spec = cs.spec ?? {};
+    const secretStore = this.#d.gates.enabled(ALLOW_SECRET_STORE_KUBECONFIG);
+    if (!needsAdmissionPolicy(spec, kubeconfigSourceOf(spec, cs.metadata.name!, secretStore))) {
+      return undefined;
+    }
+    const what = `This CloudShell names a Secret or ConfigMap (or a plain ${CREDENTIAL_ENV}), and`;
+    const ready = this.#currentStatus(key, cs)?.conditions?.find((c) => c.type === "Ready");
+    if (ready?.reason === ADMISSION_POLICY_MISSING && ready.observedGeneration === cs.metadata.generation) {
+      return {
+        reason: ADMISSION_POLICY_MISSING,
+        message:
+          `${what} this spec was admitted while the admission policy was not in force, so no one checked ` +
+          "that its author may read them: change the spec or create the CloudShell again, and the policy checks it",
+        retry: false,
+      };
+    }
+    const state = await check.state();
+    if (state.inForce) return undefined;
+    // Not read yet, and the API server did not answer: retried quietly, like any request that failed.
+    if (state.unknown) throw new Error(`Cannot tell whether the admission policy is in force: ${state.why}`);
+    return {
+      reason: ADMISSION_POLICY_MISSING,
+      message:
+        `${what} the admission policy that checks its author may read them is not in force: ${state.why}. ` +
+        "The operator starts no terminal for it; an administrator installs the policy (deploy/admission_policy.yaml)",
+      retry: false,
+    };
   }
 
   /** Renders the shell's Job, once its template and kubeconfig are there. */

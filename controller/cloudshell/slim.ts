@@ -5,7 +5,7 @@
  * fraction, and with it the cost of freezing and the operator's memory.
  */
 import type { KubeObject, ObjectMeta } from "../kube/types.ts";
-import { type CloudShell, GROUP } from "./api.ts";
+import { type CloudShell, type CloudShellSpec, GROUP } from "./api.ts";
 import type { ServiceLike } from "./children.ts";
 import type { NodeLike } from "./node_address.ts";
 import { credentialSecretOf, type JobLike, type PodLike } from "./observe.ts";
@@ -95,17 +95,43 @@ const OWN_ANNOTATION_PREFIX = `${GROUP}/`;
  * parts of a CloudShell no schema bounds (up to 256 KiB of annotations, plus kubectl's
  * last-applied-configuration, which repeats the whole spec), so one tenant's large objects cannot
  * grow every replica's cache.
+ *
+ * A spec the operator refuses whatever happens (`refusal`, decided by its flags alone) is kept as its
+ * verdict and the few small fields that still matter (cleanup at expiry, the route to remove): a refused
+ * shell runs no pod and costs its creator no quota, so without this, hundreds of the largest refused shells
+ * would cost the operator their full size in memory, and nothing else.
  */
-export function slimCloudShell(cs: CloudShell): CloudShell {
+export function slimCloudShell(
+  cs: CloudShell,
+  refusal?: (cs: CloudShell) => { reason: string; message: string } | undefined,
+): CloudShell {
   const m = meta(cs.metadata);
   const own = Object.entries(cs.metadata.annotations ?? {}).filter(([k]) =>
     k.startsWith(OWN_ANNOTATION_PREFIX)
   );
-  return {
+  const slim: CloudShell = {
     apiVersion: cs.apiVersion,
     kind: cs.kind,
     metadata: { ...m, labels: undefined, annotations: own.length > 0 ? Object.fromEntries(own) : undefined },
     spec: cs.spec,
     status: cs.status,
+  };
+  const refused = refusal?.(slim);
+  if (!refused) return slim;
+  return { ...slim, spec: routeFields(cs.spec ?? {}), refused };
+}
+
+/** The fields of a spec that name its route and its end, all short (CRD limits). */
+function routeFields(spec: CloudShellSpec): CloudShellSpec {
+  const ingress = spec.ingressConfig;
+  return {
+    exposureMode: spec.exposureMode,
+    cleanup: spec.cleanup,
+    pathPrefix: spec.pathPrefix,
+    pathSuffix: spec.pathSuffix,
+    ...(ingress && {
+      ingressConfig: { ingressName: ingress.ingressName, namespace: ingress.namespace, host: ingress.host },
+    }),
+    virtualServiceConfig: spec.virtualServiceConfig,
   };
 }

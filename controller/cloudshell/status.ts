@@ -3,6 +3,7 @@
  * written only when something a user could see is different, so a reconcile
  * that finds nothing new makes no request at all.
  */
+import { printable } from "../runtime/printable.ts";
 import type { CloudShellStatus, Condition, Phase } from "./api.ts";
 
 /** The condition every CloudShell carries. */
@@ -53,7 +54,8 @@ export function buildStatus(
     type: READY,
     status: desired.ready.status,
     reason: desired.ready.reason,
-    message: desired.ready.message,
+    // Messages quote what users wrote; `kubectl describe` prints them to terminals.
+    message: printable(desired.ready.message),
     lastTransitionTime: previous && previous.status === desired.ready.status
       ? previous.lastTransitionTime
       : now.toISOString().replace(/\.\d{3}Z$/, "Z"),

@@ -36,6 +36,14 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 /** Upstream joined client options with `|`; keeping it forbidden keeps manifests portable both ways. */
 const CLIENT_OPTION_DELIMITER = "|";
 
+/** The characters of every string (and number) in a valueFrom source, as the CRD's CEL total counts them. */
+function characters(value: unknown): number {
+  if (typeof value === "string") return value.length;
+  if (typeof value === "number") return String(value).length;
+  if (value === null || typeof value !== "object") return 0;
+  return Object.values(value).reduce((sum: number, v) => sum + characters(v), 0);
+}
+
 /** Whether `s` is a valid DNS-1123 label (namespaces, Service names). */
 export function isDnsLabel(s: string): boolean {
   return s.length <= 63 && DNS1123_LABEL.test(s);
@@ -96,12 +104,14 @@ export function validateSpec(
         message: `env name "${e.name}" is invalid: use printable ASCII characters other than '='`,
       };
     }
-    envBytes += e.name.length + (e.value?.length ?? 0);
+    envBytes += e.name.length + (e.value?.length ?? 0) + characters(e.valueFrom);
   }
   if (envBytes > MAX_ENV_BYTES) {
     return {
       reason: "InvalidEnv",
-      message: `env holds ${envBytes} bytes; at most ${MAX_ENV_BYTES} are allowed`,
+      message:
+        `env holds ${envBytes} characters (names, values and valueFrom fields); at most ${MAX_ENV_BYTES} ` +
+        "are allowed",
     };
   }
   const refused = refusedEnvSource(env, policy.allowedEnvValueFrom ?? new Set());

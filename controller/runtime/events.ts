@@ -10,6 +10,7 @@ import { Resources } from "../kube/resources.ts";
 import type { RetryPolicy } from "../kube/retry.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { errorMessage, type Logger } from "../log.ts";
+import { printable } from "./printable.ts";
 
 /** `Normal` for transitions, `Warning` for problems. */
 export type EventType = "Normal" | "Warning";
@@ -69,9 +70,11 @@ export class EventRecorder {
     const now = (this.#opts.now ?? Date.now)();
     const window = this.#opts.dedupWindowMs ?? 10 * 60_000;
     if (opts.dedup ?? true) {
-      const dedupKey = `${obj.metadata.uid}\u0000${type}\u0000${reason}\u0000${message}`;
+      // A digest of the message, not the message: the key's size stays fixed however long what users wrote.
+      const dedupKey = `${obj.metadata.uid}\u0000${type}\u0000${reason}\u0000${digest(message)}`;
       const last = this.#lastSent.get(dedupKey);
       if (last !== undefined && now - last < window) return;
+      this.#lastSent.delete(dedupKey);
       this.#lastSent.set(dedupKey, now);
       if (this.#lastSent.size > PRUNE_AT) this.#prune(now - window);
     }
@@ -99,6 +102,7 @@ export class EventRecorder {
 
   #eventFor(obj: KubeObject, type: EventType, reason: string, message: string, now: number): KubeObject {
     const time = new Date(now).toISOString();
+    message = printable(message);
     const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
     return {
       apiVersion: "v1",
@@ -124,9 +128,33 @@ export class EventRecorder {
     } as KubeObject;
   }
 
+  /** How many Events are remembered for deduplication (bounded by PRUNE_AT). */
+  get remembered(): number {
+    return this.#lastSent.size;
+  }
+
   #prune(olderThan: number): void {
     for (const [k, t] of this.#lastSent) {
       if (t < olderThan) this.#lastSent.delete(k);
     }
+    // Still full of recent keys (many objects failing at once): forget the oldest, down to 90% so this
+    // runs once per thousand Events. Forgetting costs at most one repeated Event; remembering without
+    // bound would cost the operator's memory.
+    for (const k of this.#lastSent.keys()) {
+      if (this.#lastSent.size <= PRUNE_AT * 0.9) break;
+      this.#lastSent.delete(k);
+    }
   }
+}
+
+/** A 64-bit FNV-1a digest of `text`, as hex: a fixed-size stand-in for a message in dedup keys. */
+export function digest(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h1 >>> 15);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
 }

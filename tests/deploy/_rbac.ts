@@ -55,6 +55,10 @@ export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "create networking.istio.io/virtualservices": "the shared VirtualService",
   "update networking.istio.io/virtualservices": "read-modify-write of the shared VirtualService",
   "delete networking.istio.io/virtualservices": "the shared VirtualService with its last route",
+  "get admissionregistration.k8s.io/validatingadmissionpolicies:cloudshell-creator-can-read":
+    "checking the admission policy is in force (--require-admission-policy)",
+  "get admissionregistration.k8s.io/validatingadmissionpolicybindings:cloudshell-creator-can-read":
+    "checking the admission policy's binding denies (--require-admission-policy)",
 };
 
 /** What the operator needs in its own namespace. */

@@ -35,7 +35,8 @@ import {
 import { ownedNames, waitForEvent } from "./_support.ts";
 
 type Volume = { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] } };
-type Job = KubeObject & { spec: { template: { spec: { volumes?: Volume[] } } } };
+type Container = { name: string; image?: string; env?: { name: string; value?: string }[] };
+type Job = KubeObject & { spec: { template: { spec: { volumes?: Volume[]; containers?: Container[] } } } };
 type Policy = KubeObject & { status?: { typeChecking?: { expressionWarnings?: unknown[] } } };
 
 const isReady = (cs: CloudShell) => cs.status?.phase === "Ready";
@@ -160,16 +161,48 @@ Deno.test("tenants can mount only what they may read, and cannot push oversized 
       defaultMode: 0o440,
       items: [{ key: "config", path: "config" }],
     });
-    // alice may edit bob's shell (her Role says so), but not point it at the victim; other edits pass.
+    // alice may edit bob's shell (her Role says so), but not point it at the victim.
     const bobs = await alice.get<CloudShell>(CloudShells, ns, "bobs");
     await assert.rejects(
       () => alice.patch(CloudShells, ns, "bobs", { spec: { secretRef: { name: "victim" } } }, "merge"),
       deniedFor(/alice may not get Secret victim/),
     );
-    await alice.patch(CloudShells, ns, "bobs", { spec: { ttlSecondsAfterStarted: 600 } }, "merge");
+    // Issue 18's co-editor attack: nor change the image and command of a shell mounting a Secret she may
+    // not read. Admitted, its next Job (the terminal restarted by deleting its Job) would run her command
+    // with bob's kubeconfig. Every spec change is checked against every name the shell holds.
+    await assert.rejects(
+      () =>
+        alice.patch(CloudShells, ns, "bobs", {
+          spec: {
+            image: "registry.example/alice/exfil:latest",
+            commandAction: "cat /usr/local/kubeconfig/config",
+          },
+        }, "merge"),
+      deniedFor(/spec\.secretRef\.name: alice may not get Secret readable/),
+    );
+    await assert.rejects(
+      () => alice.patch(CloudShells, ns, "bobs", { spec: { ttlSecondsAfterStarted: 600 } }, "merge"),
+      deniedFor(/alice may not get Secret readable/),
+    );
+    // Writes that leave the spec as it was pass (labels, as the operator's finalizer writes do).
+    await alice.patch(CloudShells, ns, "bobs", { metadata: { labels: { team: "a" } } }, "merge");
     const edited = await admin.get<CloudShell>(CloudShells, ns, "bobs");
     assert.equal(edited.spec?.secretRef?.name, "readable");
+    assert.equal(edited.spec?.image, undefined);
     assert.ok(Number(edited.metadata.resourceVersion) > Number(bobs.metadata.resourceVersion));
+    // The terminal restarted: the new Job runs bob's spec, with bob's command and image.
+    const firstJob = job.metadata.uid;
+    await admin.delete(Resources.jobs, ns, childName("bobs"), { propagationPolicy: "Background" });
+    const again = await eventually("bobs' Job to be created again", async () => {
+      const j = await admin.get<Job>(Resources.jobs, ns, childName("bobs"));
+      return j.metadata.uid !== firstJob ? j : false;
+    });
+    const container = again.spec.template.spec.containers?.find((c) => c.name === "web-tty");
+    assert.ok(container, "the terminal container");
+    assert.doesNotMatch(container.image ?? "", /alice/);
+    assert.doesNotMatch(JSON.stringify(container.env ?? []), /exfil|cat \/usr\/local/);
+    // bob himself may change his shell's spec (he may read what it names).
+    await bob.patch(CloudShells, ns, "bobs", { spec: { ttlSecondsAfterStarted: 600 } }, "merge");
 
     // An env entry reading a Secret bob may read passes admission, and the operator, not allowed by its
     // administrator (--allow-env-value-from), refuses it with a reason and an Event, creating nothing.

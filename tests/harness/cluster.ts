@@ -34,11 +34,12 @@ let counter = 0;
 
 /**
  * The shared cluster if there is one, else a private control plane stopped on dispose. With `kubelet`,
- * always a private control plane whose pods run for real (tests/harness/kubelet).
+ * always a private control plane whose pods run for real (tests/harness/kubelet); with `private`, always a
+ * private one (for a test that changes cluster-wide objects others rely on, such as the admission policy).
  */
-export async function testCluster(opts: { kubelet?: boolean } = {}): Promise<TestCluster> {
+export async function testCluster(opts: { kubelet?: boolean; private?: boolean } = {}): Promise<TestCluster> {
   const shared = Deno.env.get(SHARED_KUBECONFIG_ENV);
-  if (shared && !opts.kubelet) {
+  if (shared && !opts.kubelet && !opts.private) {
     const connection = await loadClusterConnection({ kubeconfigPath: shared, env: {} });
     const client = new KubeClient(connection, { qps: 500, burst: 1000, userAgent: "cloudshell-e2e" });
     return handle(shared, connection, client, () => Promise.resolve(client.close()));

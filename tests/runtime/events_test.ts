@@ -64,3 +64,34 @@ Deno.test("EventRecorder: a refusal is logged at debug and dropped; AlreadyExist
   await b.flush();
   assert.deepEqual(lines.filter((l) => l.includes("Could not record event")), []);
 });
+
+Deno.test("EventRecorder: messages reach the API server with control characters escaped", async () => {
+  const sent: KubeObject[] = [];
+  const client = {
+    create(_type: unknown, obj: KubeObject): Promise<KubeObject> {
+      sent.push(obj);
+      return Promise.resolve(obj);
+    },
+  } as unknown as KubeClient;
+  const events = recorder(client);
+  events.event(
+    shell,
+    "Warning",
+    "InvalidEnv",
+    'env name "A\u001b]0;PWNED\u0007\u001b[2J\nlevel=error" is invalid',
+  );
+  await events.flush();
+  const message = (sent[0] as KubeObject & { message: string }).message;
+  assert.equal(message, 'env name "A\\u001b]0;PWNED\\u0007\\u001b[2J\\u000alevel=error" is invalid');
+});
+
+Deno.test("EventRecorder: deduplication remembers a bounded number of fixed-size keys", async () => {
+  const { client } = scriptedClient([]);
+  const events = recorder(client);
+  const big = "x".repeat(20_000);
+  for (let i = 0; i < 12_000; i++) {
+    events.event({ ...shell, metadata: { ...shell.metadata, uid: `u${i}` } }, "Warning", "Big", `${big}${i}`);
+  }
+  await events.flush();
+  assert.ok(events.remembered <= 10_000, `remembered ${events.remembered}`);
+});
