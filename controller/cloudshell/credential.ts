@@ -53,7 +53,19 @@ function credentialEntry(env: readonly EnvVar[] | undefined): EnvVar | undefined
 /** Decides the shell's login; a TTYD_CREDENTIAL that ttyd would refuse is a problem for the user. */
 export function credentialPlan(spec: CloudShellSpec, mode: CredentialMode): CredentialPlan | SpecProblem {
   const entry = credentialEntry(spec.env);
-  if (entry?.valueFrom) return { kind: "fromEnv" };
+  if (entry?.valueFrom) {
+    // Under `generated` every shell has a login: a field of the pod (an annotation it lacks) would resolve
+    // to "" and leave the terminal open. The user's own Secret is theirs to fill.
+    if (mode === "generated" && entry.valueFrom.secretKeyRef === undefined) {
+      return {
+        reason: "InvalidCredential",
+        message:
+          `env ${CREDENTIAL_ENV} may come only from a value or a Secret (valueFrom.secretKeyRef) while ` +
+          "the operator gives every terminal a login (--terminal-credential=generated)",
+      };
+    }
+    return { kind: "fromEnv" };
+  }
   if (entry !== undefined && entry.value) {
     const colon = entry.value.indexOf(":");
     // The message never repeats the value: it is a password.
@@ -94,13 +106,17 @@ export function loginFor(plan: CredentialPlan): Login | undefined {
  * The Secret holding a shell's login: `kubernetes.io/basic-auth`, immutable, controlled by the shell (so
  * it goes with it), with a generated name (so it can never be someone else's existing Secret).
  */
-export function buildCredentialSecret(cs: CloudShell, login: Login): KubeObject & Record<string, unknown> {
+export function buildCredentialSecret(
+  cs: CloudShell,
+  login: Login,
+  generateName = `${childName(cs.metadata.name!)}-login-`,
+): KubeObject & Record<string, unknown> {
   const name = cs.metadata.name!;
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: {
-      generateName: `${childName(name)}-login-`,
+      generateName,
       namespace: cs.metadata.namespace,
       labels: { [OWNER_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY },
       ownerReferences: [ownerReference(cs)],

@@ -28,7 +28,9 @@ import { podChanged, slimCopyChanged } from "./child_updates.ts";
 import { AdmissionPolicyCheck } from "./admission_check.ts";
 import { CloudShellReconciler, type ReconcilerSettings, specRefusal } from "./reconciler.ts";
 import { RouteManager } from "./routes.ts";
-import { slimCloudShell, slimJob, slimNode, slimPod, slimService } from "./slim.ts";
+import { slimCloudShell, slimJob, slimNode, slimObject, slimPod, slimService } from "./slim.ts";
+import { wantsNetworkPolicy } from "./network_policy.ts";
+import type { KubeObject } from "../kube/types.ts";
 import { type ConfigMapLike, TemplateSource } from "./template_source.ts";
 
 /** What the operator is configured with (from flags). */
@@ -105,6 +107,11 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     ...owned,
     transform: slimService,
   });
+  // The shells' NetworkPolicies, when there are any: a deleted one is made again at once, and a shell
+  // started before the flag gets one on its next reconcile, each decided from this cache.
+  const networkPolicies = wantsNetworkPolicy(config.networkPolicy)
+    ? new Informer<KubeObject>(client, Resources.networkPolicies, { ...owned, transform: slimObject })
+    : undefined;
   // With a fixed NodePort host the nodes are never read, so they are not watched either.
   const nodes = config.nodePortHost ? undefined : new Informer<NodeLike>(client, Resources.nodes, {
     metrics: svc.informerMetrics,
@@ -145,6 +152,7 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     jobs: jobs.lister,
     pods: pods.lister,
     services: services.lister,
+    networkPolicies: networkPolicies?.lister,
     nodes: nodes?.lister,
     templates,
     routes: new RouteManager(client, { useExistingObjects: config.useExistingRouteObjects }),
@@ -174,7 +182,7 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
       JSON.stringify(oldObj.metadata.finalizers) !== JSON.stringify(newObj.metadata.finalizers)
     ),
   );
-  const toOwner = (obj: JobLike | PodLike | ServiceLike) => {
+  const toOwner = (obj: KubeObject) => {
     const owner = obj.metadata.labels?.[OWNER_LABEL];
     return owner ? keyFor(obj.metadata.namespace, owner) : undefined;
   };
@@ -184,6 +192,9 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
   jobs.addHandler(controller.handler<JobLike>(toOwner, slimCopyChanged, CHILD_EVENT_PRIORITY));
   pods.addHandler(controller.handler<PodLike>(toOwner, podChanged, CHILD_EVENT_PRIORITY));
   services.addHandler(controller.handler<ServiceLike>(toOwner, slimCopyChanged, CHILD_EVENT_PRIORITY));
+  // Only a deletion matters: the shell then needs its policy again.
+  const deleted = controller.handler<KubeObject>(toOwner);
+  networkPolicies?.addHandler({ onDelete: deleted.onDelete });
   // A template edit matters to shells still waiting for a Job (for example after a broken template).
   const retryWaiting = () => {
     templates.current();
@@ -194,7 +205,15 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
   };
   templateMaps.addHandler({ onAdd: retryWaiting, onUpdate: retryWaiting, onDelete: retryWaiting });
 
-  const informers = [cloudShells, jobs, pods, services, templateMaps, ...(nodes ? [nodes] : [])];
+  const informers = [
+    cloudShells,
+    jobs,
+    pods,
+    services,
+    templateMaps,
+    ...(nodes ? [nodes] : []),
+    ...(networkPolicies ? [networkPolicies] : []),
+  ];
   return {
     informers: informers as unknown as Informer<never>[],
     controller,

@@ -8,6 +8,7 @@
  * to a handful of write requests (see docs/performance.md).
  */
 import type { Lister } from "../cache/store.ts";
+import type { KubeObject } from "../kube/types.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
 import { keyFor } from "../kube/object_key.ts";
@@ -72,12 +73,14 @@ import { type SpecProblem, validateSpec } from "./validation.ts";
 import type { KubeconfigSource } from "./template/mod.ts";
 import { activeDeadlineSecondsFor } from "./template/mod.ts";
 
-/** A rendered Job, ready to create. */
+/** A rendered Job, ready to create once its login Secret (if any) exists. */
 interface PreparedJob {
   job: JobLike;
   kubeconfig: KubeconfigSource;
-  /** The login Secret the Job mounts, just created for it. */
-  credentialSecret?: string;
+  /** The login to keep in a Secret the Job mounts, and whether the operator generated it. */
+  login?: { login: Login; generated: boolean };
+  /** Renders the Job again, mounting the named login Secret. */
+  render(credentialSecret: string): JobLike | Problem;
   /** Where the template came from, for the log. */
   origin: string;
 }
@@ -114,6 +117,8 @@ export interface ReconcilerDeps {
   jobs: Lister<JobLike>;
   pods: Lister<PodLike>;
   services: Lister<ServiceLike>;
+  /** The shells' NetworkPolicies; absent when the administrator asked for none. */
+  networkPolicies?: Lister<KubeObject>;
   /** Absent when `nodePortHost` is set (nodes are then not watched). */
   nodes?: Lister<NodeLike>;
   templates: TemplateSource;
@@ -250,12 +255,14 @@ export class CloudShellReconciler implements Reconciler {
       const outcome = jobOutcome(job);
       if (outcome) return await this.#end(cs, job, outcome);
       await this.#extendDeadline(job, ttl);
+      // Deleted by someone, or the flag turned on after the shell started: the fence goes up again.
+      await this.#ensureNetworkPolicy(cs);
     }
 
     if (!job) {
       const unchecked = await this.#admissionProblem(key, cs);
       if (unchecked) return await this.#report(cs, unchecked);
-      const prepared = await this.#prepareJob(cs, ttl);
+      const prepared = this.#prepareJob(cs, ttl);
       if ("reason" in prepared) return await this.#report(cs, prepared);
       job = await this.#createJob(cs, prepared, ctx);
     }
@@ -373,7 +380,7 @@ export class CloudShellReconciler implements Reconciler {
   }
 
   /** Renders the shell's Job, once its template and kubeconfig are there. */
-  async #prepareJob(cs: CloudShell, ttl: number | undefined): Promise<PreparedJob | Problem> {
+  #prepareJob(cs: CloudShell, ttl: number | undefined): PreparedJob | Problem {
     const template = this.#d.templates.current();
     if (!template.ok) return { reason: Reasons.templateInvalid, message: template.reason, retry: true };
     const kubeconfig = this.#kubeconfigSource(cs);
@@ -394,40 +401,59 @@ export class CloudShellReconciler implements Reconciler {
         };
       }
     };
+    // A CloudTTY-style template starts ttyd itself, without the login: a terminal that was meant to have
+    // one does not start at all (its status would claim a login that is not there).
+    if (plan.kind !== "none" && !template.template.variables.includes("Launcher")) {
+      return {
+        reason: "LoginNotApplied",
+        message:
+          `This terminal is to have a login, and the Job template (${template.origin}) does not run the ` +
+          "operator's launcher ({{ .Launcher }}), which gives ttyd the login; an administrator updates the template",
+        retry: false,
+      };
+    }
     // Rendered before the Secret exists, so a template that fails never leaves Secrets behind.
     const job = renderWith(login && "pending");
-    if ("reason" in job || !login) {
-      return "reason" in job ? job : { job, kubeconfig, origin: template.origin };
-    }
-    const credentialSecret = await this.#createCredentialSecret(cs, login, plan.kind === "generated");
-    if (!template.template.variables.includes("Launcher")) {
-      // A CloudTTY-style template starts ttyd itself: the login is mounted, but only the template can use it.
-      this.#d.events.event(
-        cs,
-        "Warning",
-        "LoginNotApplied",
-        `The Job template (${template.origin}) does not run the operator's launcher ({{ .Launcher }}): the ` +
-          "terminal gets the login only if the template passes /etc/cloudshell/credential to ttyd itself",
-      );
-    }
-    const withSecret = renderWith(credentialSecret);
-    if ("reason" in withSecret) return withSecret;
-    return { job: withSecret, kubeconfig, credentialSecret, origin: template.origin };
+    if ("reason" in job) return job;
+    return {
+      job,
+      kubeconfig,
+      login: login && { login, generated: plan.kind === "generated" },
+      render: renderWith,
+      origin: template.origin,
+    };
   }
 
   /**
-   * Creates the Secret with the terminal's login, under a generated name: always a new object of ours,
-   * never one that existed. Returns its name.
+   * The Secret with the terminal's login: the one this shell's status already names when it holds the same
+   * login (the status is written by the operator alone), else a new one under a generated name, so never
+   * an object that existed. One Secret per shell and login, however often the operator restarts or the Job
+   * is made again. Its name carries a fingerprint of the login (a digest with the shell's UID, of a value
+   * the spec holds in plain anyway), so a changed TTYD_CREDENTIAL gets a new Secret.
    */
-  async #createCredentialSecret(cs: CloudShell, login: Login, generated: boolean): Promise<string> {
+  async #credentialSecret(cs: CloudShell, login: Login, generated: boolean): Promise<string> {
     const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
+    const uid = cs.metadata.uid!;
     // A digest, so this process never keeps a user's password; a generated login is any generated login.
-    const fingerprint = generated ? "generated" : await sha256(`${login.username}:${login.password}`);
+    const fingerprint = generated
+      ? "g"
+      : (await sha256(`${uid}\u0000${login.username}:${login.password}`)).slice(0, 10);
     const made = this.#loginSecrets.get(key);
-    if (made && made.uid === cs.metadata.uid && made.login === fingerprint) return made.name;
-    const created = await this.#d.client.create(Resources.secrets, buildCredentialSecret(cs, login));
-    this.#loginSecrets.set(key, { uid: cs.metadata.uid!, login: fingerprint, name: created.metadata.name! });
-    return created.metadata.name!;
+    if (made && made.uid === uid && made.login === fingerprint) return made.name;
+    const prefix = `${childName(cs.metadata.name!)}-login-${fingerprint}-`;
+    const recorded = this.#currentStatus(key, cs)?.credentialSecretName;
+    const name = recorded?.startsWith(prefix)
+      ? recorded
+      : (await this.#d.client.create(Resources.secrets, buildCredentialSecret(cs, login, prefix))).metadata
+        .name!;
+    this.#loginSecrets.set(key, { uid, login: fingerprint, name });
+    return name;
+  }
+
+  /** The login Secret this process made for the shell (not yet in its status when its Job failed). */
+  #madeLoginSecret(cs: CloudShell): string | undefined {
+    const made = this.#loginSecrets.get(keyFor(cs.metadata.namespace, cs.metadata.name!));
+    return made?.uid === cs.metadata.uid ? made?.name : undefined;
   }
 
   /**
@@ -437,6 +463,8 @@ export class CloudShellReconciler implements Reconciler {
   async #ensureNetworkPolicy(cs: CloudShell): Promise<void> {
     const sources = this.#d.settings.networkPolicy;
     if (!wantsNetworkPolicy(sources)) return;
+    const cached = this.#d.networkPolicies?.get(cs.metadata.namespace, childName(cs.metadata.name!));
+    if (cached && isOwnedBy(cached, cs)) return;
     await ensureChild(this.#d.client, Resources.networkPolicies, buildNetworkPolicy(cs, sources), cs);
   }
 
@@ -446,7 +474,8 @@ export class CloudShellReconciler implements Reconciler {
    */
   async #createJob(cs: CloudShell, prepared: PreparedJob, ctx: ReconcileContext): Promise<JobLike> {
     const ns = cs.metadata.namespace!;
-    const { job, kubeconfig, origin, credentialSecret } = prepared;
+    const { kubeconfig, origin } = prepared;
+    let job = prepared.job;
     const ownAccount = kubeconfig.kind === "ServiceAccount";
     const client = this.#d.client;
     // The pod's ServiceAccount must exist before the Job controller creates the pod; the binding
@@ -454,10 +483,22 @@ export class CloudShellReconciler implements Reconciler {
     if (ownAccount) await ensureServiceAccount(client, cs);
     // The fence goes up before the terminal does.
     await this.#ensureNetworkPolicy(cs);
-    const [made, bound] = await Promise.allSettled([
-      ensureChild(client, Resources.jobs, job, cs),
-      ownAccount ? ensureRoleBinding(client, cs, this.#d.settings.clusterRole) : Promise.resolve(),
-    ]);
+    let binding = ownAccount
+      ? ensureRoleBinding(client, cs, this.#d.settings.clusterRole)
+      : Promise.resolve();
+    let credentialSecret: string | undefined;
+    if (prepared.login) {
+      // The login Secret comes last, right before the Job: a shell whose account or binding has a namesake
+      // in the way never gets one.
+      await binding;
+      binding = Promise.resolve();
+      credentialSecret = await this.#credentialSecret(cs, prepared.login.login, prepared.login.generated);
+      const rendered = prepared.render(credentialSecret);
+      // The same template rendered a moment ago; only the Secret's name differs.
+      if ("reason" in rendered) throw new Error(rendered.message);
+      job = rendered;
+    }
+    const [made, bound] = await Promise.allSettled([ensureChild(client, Resources.jobs, job, cs), binding]);
     if (bound.status === "rejected") {
       // A binding of that name that is not ours may grant the account anything: the terminal must not run.
       if (made.status === "fulfilled") {
@@ -777,6 +818,9 @@ export class CloudShellReconciler implements Reconciler {
     await this.#writeStatus(cs, {
       phase: phase ?? current ?? "",
       accessUrl: "",
+      // A login Secret made for a Job that was then refused: named, so the next try (in this process or
+      // after a restart) uses it again instead of making another.
+      credentialSecretName: this.#madeLoginSecret(cs),
       ready: { status: "False", reason: problem.reason, message: problem.message },
     });
     this.#d.events.event(cs, "Warning", problem.reason, problem.message);

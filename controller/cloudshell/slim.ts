@@ -35,6 +35,11 @@ function base<T extends KubeObject>(obj: T): KubeObject {
   return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: meta(obj.metadata) };
 }
 
+/** Identity alone (an object whose existence and owner are all the reconciler reads). */
+export function slimObject<T extends KubeObject>(obj: T): T {
+  return base(obj) as T;
+}
+
 /** A pod's identity, phase and conditions; its spec is never read. */
 export function slimPod(pod: PodLike): PodLike {
   return {

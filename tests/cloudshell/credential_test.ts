@@ -25,6 +25,16 @@ Deno.test("credentialPlan: TTYD_CREDENTIAL (the last entry wins), generated, fro
   assert.deepEqual(credentialPlan({}, "none"), { kind: "none" });
   const fromSecret = [{ name: "TTYD_CREDENTIAL", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }];
   assert.deepEqual(credentialPlan({ env: fromSecret }, "generated"), { kind: "fromEnv" });
+  // Under generated, a field of the pod cannot stand in for the login (an absent annotation resolves to "").
+  const fromField = [{
+    name: "TTYD_CREDENTIAL",
+    valueFrom: { fieldRef: { fieldPath: "metadata.annotations['nonexistent']" } },
+  }];
+  assert.equal(
+    (credentialPlan({ env: fromField }, "generated") as { reason?: string }).reason,
+    "InvalidCredential",
+  );
+  assert.deepEqual(credentialPlan({ env: fromField }, "none"), { kind: "fromEnv" });
 });
 
 Deno.test("a TTYD_CREDENTIAL ttyd would refuse is a spec problem whose message keeps the value out", () => {

@@ -38,6 +38,8 @@ export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "watch core/nodes": "node addresses for NodePort URLs",
   "create core/events": "Events",
   "create core/secrets": "the terminal's login Secret (TTYD_CREDENTIAL or --terminal-credential=generated)",
+  "list networking.k8s.io/networkpolicies": "the NetworkPolicy informer (a deleted policy is made again)",
+  "watch networking.k8s.io/networkpolicies": "the NetworkPolicy informer (a deleted policy is made again)",
   "create networking.k8s.io/networkpolicies": "the per-shell NetworkPolicy (--network-policy-*)",
   "get networking.k8s.io/networkpolicies": "reading a NetworkPolicy whose name is taken",
   "get core/serviceaccounts": "reading a ServiceAccount whose name is taken (is it this shell's?)",

@@ -327,18 +327,23 @@ Deno.test("CloudTTY v0.5's job-temp.yaml ConfigMap works unchanged", async () =>
   assert.equal(volume.name, "kubeconfig");
   assert.ok(volume.projected, "a projected ServiceAccount token in place of the empty Secret name");
 
-  // The login leaves the env for a Secret even so, and the shell is told that this template ignores it.
-  await waitForCloudShell(client, ns, "login", "Ready", isReady);
-  const login = await getJob(client, ns, "login");
-  assert.equal(envOf(login).TTYD_CREDENTIAL, undefined);
-  assert.ok(login.spec.template.spec.volumes?.some((v) => v.name === "terminal-credential"));
-  await eventually("the LoginNotApplied Event", async () => {
-    const events = await client.list<KubeObject & { reason?: string; involvedObject?: { name?: string } }>(
-      Resources.events,
-      { namespace: ns },
-    );
-    return events.items.some((e) => e.reason === "LoginNotApplied" && e.involvedObject?.name === "login");
-  });
+  // A login the terminal would not get fails closed (issue 18): no Job, no login Secret, Ready=False.
+  const login = await waitForCloudShell(
+    client,
+    ns,
+    "login",
+    "Ready=False LoginNotApplied",
+    (cs) => readyCondition(cs)?.reason === "LoginNotApplied",
+  );
+  assert.equal(readyCondition(login)?.status, "False");
+  assert.equal(login.status?.credentialSecretName, undefined);
+  await waitForEvent(client, ns, "login", "Warning", "LoginNotApplied");
+  await assert.rejects(
+    () => getJob(client, ns, "login"),
+    (err: unknown) => (err as { code?: number }).code === 404,
+  );
+  const secrets = await client.list<KubeObject>(Resources.secrets, { namespace: ns });
+  assert.deepEqual(secrets.items.map((s) => s.metadata.name).filter((n) => n?.includes("login")), []);
 });
 
 Deno.test("the upstream template's fixed activeDeadlineSeconds is left as the template says", async () => {
