@@ -56,6 +56,8 @@ Deno.test("deploy/ renders with kustomize into the operator's objects, and every
       "CustomResourceDefinition/cloudshells.cloudshell.cloudtty.io",
       "ValidatingAdmissionPolicy/cloudshell-creator-can-read",
       "ValidatingAdmissionPolicyBinding/cloudshell-creator-can-read",
+      "ValidatingAdmissionPolicy/cloudshell-operator-limits",
+      "ValidatingAdmissionPolicyBinding/cloudshell-operator-limits",
       "ServiceAccount/cloudshell-operator",
       "ClusterRole/cloudshell-operator",
       "ClusterRoleBinding/cloudshell-operator",
@@ -89,11 +91,17 @@ Deno.test("the chart's copies of the CRD, admission policy and Job template are 
   const template = await Deno.readTextFile(`${REPO}templates/job_default.yaml`);
   const crd = await Deno.readTextFile(`${DEPLOY}/crd.yaml`);
   const policy = await Deno.readTextFile(`${DEPLOY}/admission_policy.yaml`);
+  const operatorPolicy = await Deno.readTextFile(`${DEPLOY}/operator_admission_policy.yaml`);
   const hint = "copy it again: cp templates/job_default.yaml deploy/chart/files/job-template.yaml; " +
-    "cp deploy/crd.yaml deploy/admission_policy.yaml deploy/chart/files/";
+    "cp deploy/crd.yaml deploy/admission_policy.yaml deploy/operator_admission_policy.yaml deploy/chart/files/";
   assert.equal(await Deno.readTextFile(`${CHART}/files/job-template.yaml`), template, hint);
   assert.equal(await Deno.readTextFile(`${CHART}/files/crd.yaml`), crd, hint);
   assert.equal(await Deno.readTextFile(`${CHART}/files/admission_policy.yaml`), policy, hint);
+  assert.equal(
+    await Deno.readTextFile(`${CHART}/files/operator_admission_policy.yaml`),
+    operatorPolicy,
+    hint,
+  );
 
   // What reaches the cluster: the template text unchanged (placeholders intact), the CRD's spec unchanged.
   const kustomized = await renderKustomize();
@@ -106,17 +114,33 @@ Deno.test("the chart's copies of the CRD, admission policy and Job template are 
     const rendered = single(objs, "CustomResourceDefinition") as Any;
     assert.deepEqual(rendered.spec, (parseYaml(crd) as Any).spec);
   }
-  // The admission policy and its binding, as deploy/ has them (the chart adds its labels).
-  for (const kind of ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]) {
-    const shipped = parseManifests(policy).find((o) => o.kind === kind) as Any;
-    for (const objs of [kustomized, charted]) {
-      assert.deepEqual((single(objs, kind) as Any).spec, shipped.spec);
+  // The admission policies and their bindings, as deploy/ has them (the chart adds its labels, and names
+  // its own operator account where deploy/ matches every account named cloudshell-operator).
+  const named = (objs: Manifest[], kind: string, name: string) =>
+    objs.find((o) => o.kind === kind && o.metadata.name === name) as Any;
+  for (const text of [policy, operatorPolicy]) {
+    for (const shipped of parseManifests(text) as Any[]) {
+      assert.deepEqual(named(kustomized, shipped.kind, shipped.metadata.name)?.spec, shipped.spec);
+      const inChart = named(charted, shipped.kind, shipped.metadata.name);
+      assert.deepEqual({ ...inChart?.spec, matchConditions: undefined }, {
+        ...shipped.spec,
+        matchConditions: undefined,
+      });
     }
   }
   assert.deepEqual(
-    names(await renderChart({ set: ["admissionPolicy.enabled=false"] })).filter((n) =>
-      n.includes("Admission")
-    ),
+    named(charted, "ValidatingAdmissionPolicy", "cloudshell-operator-limits").spec.matchConditions,
+    [{
+      name: "operator",
+      expression:
+        'request.userInfo.username == "system:serviceaccount:cloudshell-system:cloudshell-operator"',
+    }],
+  );
+  assert.deepEqual(
+    names(
+      await renderChart({ set: ["admissionPolicy.enabled=false", "operatorAdmissionPolicy.enabled=false"] }),
+    )
+      .filter((n) => n.includes("Admission")),
     [],
   );
   const chartCrd = single(charted, "CustomResourceDefinition");

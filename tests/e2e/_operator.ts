@@ -34,12 +34,15 @@ export const AdmissionPolicyBindings: ResourceType = {
 };
 
 /**
- * Applies deploy/admission_policy.yaml (the policy and its binding) with server-side apply. It is
+ * Applies deploy/admission_policy.yaml (or another policy file of deploy/: its policy and binding) with server-side apply. It is
  * cluster-wide and the same for every test: an admin passes it, restricted users meet what a real install
  * gives them. The API server starts enforcing it within a second or so (its policy informer).
  */
-export async function installAdmissionPolicy(client: KubeClient): Promise<void> {
-  const text = await Deno.readTextFile(`${REPO}deploy/admission_policy.yaml`);
+export async function installAdmissionPolicy(
+  client: KubeClient,
+  file = "deploy/admission_policy.yaml",
+): Promise<void> {
+  const text = await Deno.readTextFile(`${REPO}${file}`);
   for (const doc of parseAllDocuments(text)) {
     const obj = doc.toJS() as KubeObject | null;
     if (!obj) continue;
