@@ -28,6 +28,7 @@ import {
   OWNER_LABEL,
   type Phase,
   ROUTE_ANNOTATION,
+  type SpecProblem,
   TTL_DEADLINE_ANNOTATION,
 } from "./api.ts";
 import {
@@ -69,7 +70,7 @@ import type { CloudShellStatus } from "./api.ts";
 import type { TemplateSource } from "./template_source.ts";
 import { RecentObjects } from "./recent_objects.ts";
 import { slimJob, slimService } from "./slim.ts";
-import { type SpecProblem, validateSpec } from "./validation.ts";
+import { validateSpec } from "./validation.ts";
 import type { KubeconfigSource } from "./template/mod.ts";
 import { activeDeadlineSecondsFor } from "./template/mod.ts";
 
