@@ -32,13 +32,20 @@ const LEASE_QPS = 5;
 const LEASE_BURST = 10;
 const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
+/**
+ * Outside a pod: the namespace deploy/ installs into, where its Role lets the operator read the Job template
+ * ConfigMap and hold the Lease (with `default`, the shipped RBAC would forbid both).
+ */
+const INSTALL_NAMESPACE = "cloudshell-system";
+
+/** The pod's namespace in a pod (downward API, else the service account's), else the install namespace. */
 function operatorNamespace(): string {
   const fromEnv = Deno.env.get("POD_NAMESPACE");
   if (fromEnv) return fromEnv;
   try {
-    return Deno.readTextFileSync(SA_NAMESPACE_FILE).trim() || "default";
+    return Deno.readTextFileSync(SA_NAMESPACE_FILE).trim() || INSTALL_NAMESPACE;
   } catch {
-    return "default";
+    return INSTALL_NAMESPACE;
   }
 }
 

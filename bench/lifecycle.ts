@@ -97,6 +97,7 @@ function stopwatch<T extends KubeObject>(
     logger: {
       debug: () => {},
       warn: (msg, fields) => console.error(`[bench] ${type.plural} informer: ${msg}`, fields ?? ""),
+      error: (msg, fields) => console.error(`[bench] ${type.plural} informer: ${msg}`, fields ?? ""),
     },
   });
   const record = (obj: T) => {

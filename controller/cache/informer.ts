@@ -12,7 +12,7 @@
  * last state the informer knew rather than the final one (after a relist).
  */
 import type { KubeClient } from "../kube/client.ts";
-import { ApiError, isGone } from "../kube/errors.ts";
+import { ApiError, isForbidden, isGone } from "../kube/errors.ts";
 import { keyOf, type ObjectKey } from "../kube/object_key.ts";
 import { apiVersionOf, type ResourceType } from "../kube/resources.ts";
 import type { KubeObject, WatchEvent } from "../kube/types.ts";
@@ -40,6 +40,7 @@ export interface InformerMetrics {
 export interface InformerLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
 }
 
 /** Options of an informer. */
@@ -163,11 +164,19 @@ export class Informer<T extends KubeObject> {
             continue;
           }
           const delay = this.#backoff.next();
-          this.#opts.logger?.warn("List or watch failed, retrying", {
-            resource: this.#type.plural,
-            error: err,
-            retryInMs: Math.round(delay),
-          });
+          const context = { resource: this.#type.plural, error: err, retryInMs: Math.round(delay) };
+          if (isForbidden(err)) {
+            // No retry helps until someone grants the permission or points the flags elsewhere: say so.
+            this.#opts.logger?.error(
+              "Not allowed to list or watch; retrying until the RBAC or the flags change",
+              {
+                namespace: this.#opts.namespace ?? "(all)",
+                ...context,
+              },
+            );
+          } else {
+            this.#opts.logger?.warn("List or watch failed, retrying", context);
+          }
           this.#opts.metrics?.watchRestart?.(this.#type.plural, "error");
           if (needList) listReason = "error";
           await sleep(delay, signal);

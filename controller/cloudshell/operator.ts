@@ -127,6 +127,7 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
 
   const templates = new TemplateSource({
     read: () => templateMaps.lister.get(config.templateConfigMap.namespace, config.templateConfigMap.name),
+    configMapName: `${config.templateConfigMap.namespace}/${config.templateConfigMap.name}`,
     key: config.templateKey,
     fallbackKey: config.templateFallbackKey,
     logger: logger.with({ component: "job-template" }),

@@ -26,6 +26,8 @@ export type ActiveTemplate =
 export interface TemplateSourceOptions {
   /** Reads the ConfigMap from the informer's cache (undefined when it does not exist). */
   read: () => ConfigMapLike | undefined;
+  /** `namespace/name` of that ConfigMap, for the log line that says the built-in default is used without it. */
+  configMapName: string;
   /** The configured key (`--job-template-key`). */
   key: string;
   /** Also accepted when the configured key is absent: upstream CloudTTY's `job-temp.yaml`. */
@@ -59,7 +61,8 @@ export class TemplateSource {
     if (version === this.#seenVersion) return this.#active;
     this.#seenVersion = version;
     if (!configMap) {
-      this.#accept(this.#builtIn, BUILT_IN);
+      // Said with the name looked for: a ConfigMap in another namespace than the operator's is not seen.
+      this.#accept(this.#builtIn, `${BUILT_IN} (there is no ConfigMap ${this.#opts.configMapName})`);
       return this.#active;
     }
     const origin = `ConfigMap ${configMap.metadata.namespace}/${configMap.metadata.name}`;

@@ -147,7 +147,7 @@ Deno.test("a handler that throws does not stop the informer or other handlers", 
   const warnings: string[] = [];
   const informer = new Informer<KubeObject>(cluster.client, Resources.configMaps, {
     namespace: ns,
-    logger: { debug: () => {}, warn: (msg) => warnings.push(msg) },
+    logger: { debug: () => {}, warn: (msg) => warnings.push(msg), error: (msg) => warnings.push(msg) },
   });
   const seen: string[] = [];
   informer.addHandler({

@@ -134,14 +134,23 @@ export class OperatorProcess implements AsyncDisposable {
       ...args,
     ];
     const [program, programArgs] = bin ? [bin, common] : [Deno.execPath(), startTaskArgs(common)];
-    // Under the guard, the operator dies with the test process even if that is killed outright.
-    const { child, pid } = await spawnGuarded(program, programArgs, {
-      env: opts.kubeconfigEnv ? { KUBECONFIG: kubeconfig } : undefined,
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    });
-    const op = new OperatorProcess(child, pid);
+    return await OperatorProcess.run(
+      program,
+      programArgs,
+      opts.kubeconfigEnv ? { KUBECONFIG: kubeconfig } : {},
+    );
+  }
+
+  /**
+   * Starts `program` with `args` (which must run the operator with JSON logs and a health address) and
+   * `env` added to the environment, and waits until it is ready.
+   */
+  static async run(
+    program: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<OperatorProcess> {
+    const op = await OperatorProcess.spawn(program, args, env);
     const ready = await eventually("the operator to serve /readyz", async () => {
       // An exited operator ends the wait at once (a thrown error would only be retried until the timeout).
       if (op.exited) return "exited";
@@ -152,6 +161,22 @@ export class OperatorProcess implements AsyncDisposable {
     }, 60_000);
     if (ready === "exited") throw new Error(`operator exited:\n${op.logs().slice(-20).join("\n")}`);
     return op;
+  }
+
+  /** Starts `program` as `run` does, without waiting until it is ready. */
+  static async spawn(
+    program: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<OperatorProcess> {
+    // Under the guard, the operator dies with the test process even if that is killed outright.
+    const { child, pid } = await spawnGuarded(program, args, {
+      env,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    });
+    return new OperatorProcess(child, pid);
   }
 
   get exited(): boolean {
