@@ -25,13 +25,17 @@ RUN deno check --frozen main.ts
 ARG VERSION
 RUN deno task compile \
   && ./dist/cloudshell-operator --version \
-  && { [ -z "$VERSION" ] || [ "$(./dist/cloudshell-operator --version)" = "$VERSION" ]; }
+  && { [ -z "$VERSION" ] || [ "$(./dist/cloudshell-operator --version | head -n 1)" = "$VERSION" ]; }
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 ARG VERSION
+# The git commit (the workflows pass github.sha): --version and the start-up log name it.
+ARG COMMIT
 LABEL org.opencontainers.image.title="cloudshell-operator" \
   org.opencontainers.image.description="Kubernetes operator that turns CloudShell resources into browser terminals" \
-  org.opencontainers.image.version="${VERSION}"
+  org.opencontainers.image.version="${VERSION}" \
+  org.opencontainers.image.revision="${COMMIT}"
+ENV CLOUDSHELL_OPERATOR_COMMIT="${COMMIT}"
 COPY --from=builder /src/dist/cloudshell-operator /cloudshell-operator
 # distroless "nonroot"; numeric, so that runAsNonRoot can verify it.
 USER 65532:65532

@@ -25,12 +25,15 @@ import { Manager } from "./controller/runtime/manager.ts";
 import { Metrics } from "./controller/runtime/metrics.ts";
 import { CONTROLLER_NAME, newCloudShellOperator } from "./controller/cloudshell/operator.ts";
 import { registerShellMetrics } from "./controller/cloudshell/shell_metrics.ts";
+import { versionText } from "./controller/version.ts";
 
 const COMPONENT = "cloudshell-operator";
 /** The Lease client's own throttle: a renewal every retry period (2 s), a release, a few retries. */
 const LEASE_QPS = 5;
 const LEASE_BURST = 10;
 const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+/** The commit a build came from: hack/release/compile.sh embeds it, the image sets it (Dockerfile). */
+const COMMIT_ENV = "CLOUDSHELL_OPERATOR_COMMIT";
 
 /**
  * Outside a pod: the namespace deploy/ installs into, where its Role lets the operator read the Job template
@@ -89,8 +92,9 @@ async function connect(opts: { kubeconfig?: string; context?: string; master?: s
 }
 
 async function main(): Promise<number> {
+  const build = { version: denoConfig.version, commit: Deno.env.get(COMMIT_ENV), ...Deno.version };
   const parsed = parseOptions(Deno.args, {
-    version: denoConfig.version,
+    version: versionText(build),
     defaultNamespace: operatorNamespace(),
   });
   if (parsed.kind === "exit") {
@@ -101,6 +105,7 @@ async function main(): Promise<number> {
   const logger = new Logger({ level: opts.logLevel, format: opts.logFormat });
   logger.info("Starting cloudshell-operator", {
     version: denoConfig.version,
+    commit: build.commit || "unknown",
     // As one string: gate names such as AllowSecretStoreKubeconfig would trip the logger's secret filter.
     featureGates: Object.entries(opts.featureGates.effective()).map(([k, v]) => `${k}=${v}`).join(","),
     watchNamespace: opts.watchNamespace ?? "(all)",

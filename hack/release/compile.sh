@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Compiles the operator for one target with the flags of `deno task compile` (deno.json), checks that the
-# binary prints the release version when this machine can run it, and packs it with the README and LICENSE
-# into dist/cloudshell-operator-<version>-<target>.tar.gz (.zip for Windows). The release workflow runs it once
+# Compiles the operator for one target with the flags of `deno task compile` (deno.json) and the commit
+# (COMMIT, else git's HEAD) embedded, checks that the binary prints the release version and that commit
+# when this machine can run it, and packs it with the README and LICENSE into
+# dist/cloudshell-operator-<version>-<target>.tar.gz (.zip for Windows). The release workflow runs it once
 # per target, each on a runner of that platform, with REQUIRE_NATIVE=1 so an unchecked binary fails the job.
 #
 #   bash hack/release/compile.sh x86_64-unknown-linux-gnu 0.1.0
@@ -23,12 +24,21 @@ while IFS= read -r flag; do flags+=("${flag%$'\r'}"); done < <(deno eval --quiet
   const task = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.compile.split(/\s+/);
   for (const a of task.slice(2)) if (!a.startsWith("--output") && a !== "main.ts") console.log(a);')
 [ "${#flags[@]}" -gt 0 ] || { echo "compile: no flags read from deno.json's compile task" >&2; exit 1; }
-deno compile "${flags[@]}" --target "$target" --output "$stage/cloudshell-operator$exe" main.ts
+# The commit reaches the binary as an embedded environment variable (main.ts reads it for --version).
+commit=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || true)}
+env_file=$(mktemp)
+trap 'rm -f "$env_file"' EXIT
+printf 'CLOUDSHELL_OPERATOR_COMMIT=%s\n' "$commit" >"$env_file"
+deno compile "${flags[@]}" --env-file="$env_file" --target "$target" --output "$stage/cloudshell-operator$exe" main.ts
 
 host=$(deno eval --quiet 'console.log(Deno.build.target)' | tr -d '\r')
 if [ "$host" = "$target" ]; then
-  printed=$("$stage/cloudshell-operator$exe" --version | tr -d '\r')
+  printed=$("$stage/cloudshell-operator$exe" --version | tr -d '\r' | head -n 1)
   [ "$printed" = "$version" ] || { echo "compile: the binary says \"$printed\", expected \"$version\"" >&2; exit 1; }
+  if [ -n "$commit" ] && ! "$stage/cloudshell-operator$exe" --version | tr -d '\r' | grep -qx "commit: $commit"; then
+    echo "compile: the binary does not name commit $commit" >&2
+    exit 1
+  fi
   echo "compile: $target binary prints --version $printed" >&2
 elif [ "${REQUIRE_NATIVE:-}" = 1 ]; then
   echo "compile: $target cannot run on this $host machine, so its --version is unchecked" >&2

@@ -59,7 +59,7 @@ Deno.test("a bad flag or feature gate exits with code 2 and a one-line reason", 
   await t.step("--version, exit 0", async () => {
     const { code, stdout } = await runOperator(["--version"]);
     assert.equal(code, 0);
-    assert.match(stdout, /\d+\.\d+\.\d+/);
+    assert.match(stdout, /^\d+\.\d+\.\d+\ncommit: \S+\ndeno: \S+\nv8: \S+\ntypescript: \S+\n$/);
   });
 });
 
