@@ -27,18 +27,25 @@ async function main(args: string[]): Promise<number> {
     manifests.push(rest[1]);
     rest.splice(0, 2);
   }
-  const cp = await ControlPlane.start({ verbose: true });
-  for (const file of manifests) await apply(cp, file);
-  const stop = async () => await cp.stop();
+  // Listening from the start: a Ctrl-C while the control plane starts stops it too, state folder included.
+  const starting = ControlPlane.start({ verbose: true });
+  const stop = () => starting.then((cp) => cp.stop(), () => {});
   let child: Deno.ChildProcess | undefined;
   const onSignal = (signal: Deno.Signal) => () => {
     // Forward to the command; its exit ends the run and the finally block stops the cluster.
-    if (child) child.kill(signal);
-    else stop().then(() => Deno.exit(130));
+    if (child) {
+      try {
+        child.kill(signal);
+      } catch {
+        // It has exited already: the finally block is stopping the cluster.
+      }
+    } else stop().then(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+  const cp = await starting;
   try {
+    for (const file of manifests) await apply(cp, file);
     if (verb === "up") {
       console.log(`export KUBECONFIG=${cp.kubeconfigPath}`);
       console.error("[control-plane] running; press Ctrl-C to stop");

@@ -80,6 +80,7 @@ export class ControlPlane implements AsyncDisposable {
   readonly #client: KubeClient;
   readonly #verbose: boolean;
   #kubelet: KubeletStandIn | undefined;
+  #stopping: Promise<void> | undefined;
 
   private constructor(
     dir: string,
@@ -325,8 +326,16 @@ export class ControlPlane implements AsyncDisposable {
     await this.startApiServer();
   }
 
-  /** Stops every process (in reverse start order) and removes the state directory. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every process (in reverse start order) and removes the state directory. Once: a second call (a
+   * Ctrl-C that reaches a process both from the terminal and from `deno task`) waits for the first.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     await this.#kubelet?.[Symbol.asyncDispose]();
     this.#kubelet = undefined;
     this.#client.close();
