@@ -54,7 +54,7 @@ export const ROUTE_BASE = "/apis/v1alpha1/cloudshell";
 export type ExposureMode = "ClusterIP" | "NodePort" | "Ingress" | "VirtualService";
 export const EXPOSURE_MODES: readonly ExposureMode[] = ["ClusterIP", "NodePort", "Ingress", "VirtualService"];
 
-export type Phase = "" | "CreatedJob" | "CreatedRouteRule" | "Ready" | "Complete" | "Failed";
+export type Phase = "" | "Pending" | "CreatedJob" | "CreatedRouteRule" | "Ready" | "Complete" | "Failed";
 
 /** A `metav1.Condition`. */
 export interface Condition {
@@ -135,6 +135,10 @@ export interface CloudShellStatus {
    */
   credentialSecretName?: string;
   route?: RouteRecord;
+  /** `spec.commandAction` with its default applied, for `kubectl get` (written with every status). */
+  commandAction?: string;
+  /** `spec.exposureMode` with its default applied, for `kubectl get` (written with every status). */
+  exposureMode?: string;
 }
 
 /** A CloudShell object. */
@@ -156,6 +160,11 @@ export function childName(cloudShellName: string): string {
 /** The effective TTL in seconds: `ttlSecondsAfterStarted`, else legacy `ttl`, else none. */
 export function ttlSeconds(spec: CloudShellSpec): number | undefined {
   return spec.ttlSecondsAfterStarted ?? spec.ttl ?? undefined;
+}
+
+/** The command ttyd runs, with upstream's default (`bash`). */
+export function effectiveCommand(spec: CloudShellSpec): string {
+  return spec.commandAction || DEFAULT_COMMAND;
 }
 
 /** The exposure mode with upstream's default (NodePort). */

@@ -7,7 +7,7 @@ import {
   childName,
   type CloudShell,
   type CloudShellSpec,
-  DEFAULT_COMMAND,
+  effectiveCommand,
   TTL_DEADLINE_ANNOTATION,
 } from "./api.ts";
 import { envWithoutPlainCredential } from "./credential.ts";
@@ -46,7 +46,7 @@ export function renderJob(
   const vars = buildTemplateVars({
     namespace: cs.metadata.namespace!,
     cloudShellName: cs.metadata.name!,
-    command: spec.commandAction || DEFAULT_COMMAND,
+    command: effectiveCommand(spec),
     once: spec.once ?? false,
     urlArg: spec.urlArg ?? false,
     ttlSeconds: ttl,

@@ -817,7 +817,8 @@ export class CloudShellReconciler implements Reconciler {
     const status = this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs);
     const current = status?.phase === "Ready" ? "CreatedJob" : status?.phase;
     await this.#writeStatus(cs, {
-      phase: phase ?? current ?? "",
+      // A shell refused before it got a phase is Pending: not started, waiting for a fix.
+      phase: phase ?? (current || "Pending"),
       accessUrl: "",
       // A login Secret made for a Job that was then refused: named, so the next try (in this process or
       // after a restart) uses it again instead of making another.
@@ -832,7 +833,7 @@ export class CloudShellReconciler implements Reconciler {
   async #writeStatus(cs: CloudShell, desired: DesiredStatus): Promise<void> {
     const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
     const current = this.#currentStatus(key, cs);
-    const next = buildStatus(current, desired, cs.metadata.generation, new Date(this.#now()));
+    const next = buildStatus(current, desired, cs.spec ?? {}, cs.metadata.generation, new Date(this.#now()));
     if (!statusChanged(current, next)) return;
     try {
       // A merge patch of the whole status: the operator is its only writer, so no precondition is

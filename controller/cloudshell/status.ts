@@ -4,7 +4,14 @@
  * that finds nothing new makes no request at all.
  */
 import { printable } from "../runtime/printable.ts";
-import type { CloudShellStatus, Condition, Phase } from "./api.ts";
+import {
+  type CloudShellSpec,
+  type CloudShellStatus,
+  type Condition,
+  effectiveCommand,
+  exposureMode,
+  type Phase,
+} from "./api.ts";
 
 /** The condition every CloudShell carries. */
 export const READY = "Ready";
@@ -30,6 +37,7 @@ export const Reasons = {
 
 /** The desired status, without timestamps that only change on transitions. */
 export interface DesiredStatus {
+  /** `Pending` while nothing runs yet because of a problem (bad input, say): never a blank phase. */
   phase: Phase;
   accessUrl: string;
   lastScheduleTime?: string;
@@ -46,6 +54,7 @@ export interface DesiredStatus {
 export function buildStatus(
   current: CloudShellStatus | undefined,
   desired: DesiredStatus,
+  spec: CloudShellSpec,
   generation: number | undefined,
   now: Date,
 ): CloudShellStatus {
@@ -67,6 +76,10 @@ export function buildStatus(
     accessUrl: desired.accessUrl,
     observedGeneration: generation,
     conditions: [ready, ...others],
+    // What the defaults make of the spec, so `kubectl get` shows it; a spec edit changes
+    // observedGeneration too, so these never cost a write of their own.
+    commandAction: effectiveCommand(spec),
+    exposureMode: exposureMode(spec),
   };
   const lastScheduleTime = current?.lastScheduleTime ?? desired.lastScheduleTime;
   if (lastScheduleTime) status.lastScheduleTime = lastScheduleTime;
@@ -89,6 +102,8 @@ function canonical(s: CloudShellStatus): string {
     lastScheduleTime: s.lastScheduleTime ?? "",
     credentialSecretName: s.credentialSecretName ?? "",
     observedGeneration: s.observedGeneration ?? 0,
+    commandAction: s.commandAction ?? "",
+    exposureMode: s.exposureMode ?? "",
     route: s.route ? [s.route.kind, s.route.namespace, s.route.name, s.route.path] : null,
     conditions: (s.conditions ?? []).map((c) => [
       c.type,

@@ -10,6 +10,7 @@ import { DEFAULT_JOB_TEMPLATE_TEXT } from "../../controller/cloudshell/template/
 import type { KubeObject } from "../../controller/kube/mod.ts";
 import { Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
+import { kubectl } from "../harness/commands.ts";
 import {
   createCloudShell,
   installCrd,
@@ -67,6 +68,18 @@ Deno.test("a ClusterIP CloudShell's URL is the Service's cluster IP and port 768
   const svc = await cluster.client.get<Svc>(Resources.services, ns, "cloudshell-cip");
   assert.equal(svc.spec.type, "ClusterIP");
   assert.equal(cs.status?.accessUrl, `${svc.spec.clusterIP}:7681`);
+
+  // kubectl's columns: readiness and why, and the command and exposure with the defaults applied.
+  await createCloudShell(cluster.client, ns, "defaults", {});
+  const defaults = await waitForCloudShell(cluster.client, ns, "defaults", "Ready", isReady);
+  const table = await kubectl(cluster.kubeconfigPath, ["get", "cloudshells", "-n", ns]);
+  assert.equal(table.code, 0, table.stderr);
+  const [header, ...rows] = table.stdout.trim().split("\n").map((line) => line.split(/\s+/));
+  assert.deepEqual(header, ["NAME", "READY", "REASON", "COMMAND", "TYPE", "URL", "PHASE", "AGE"]);
+  assert.deepEqual(rows.map((row) => row.slice(0, 7)), [
+    ["cip", "True", "TerminalReady", "bash", "ClusterIP", cs.status!.accessUrl!, "Ready"],
+    ["defaults", "True", "TerminalReady", "bash", "NodePort", defaults.status!.accessUrl!, "Ready"],
+  ]);
 });
 
 async function endPod(

@@ -353,10 +353,21 @@ Deno.test("CloudTTY's samples and README manifests apply with --validate=strict 
   const table = await kc(["get", "cloudshells", "-n", ns]);
   assert.equal(table.code, 0, table.stderr);
   const [header, ...rows] = table.stdout.trim().split("\n");
-  assert.deepEqual(header.split(/\s+/), ["NAME", "COMMAND", "TYPE", "URL", "PHASE", "AGE"]);
+  assert.deepEqual(header.split(/\s+/), [
+    "NAME",
+    "READY",
+    "REASON",
+    "COMMAND",
+    "TYPE",
+    "URL",
+    "PHASE",
+    "AGE",
+  ]);
   const nginxRow = rows.find((r) => r.startsWith("nginx-demo "))?.split(/\s+/);
-  assert.deepEqual(nginxRow?.slice(0, 5), [
+  assert.deepEqual(nginxRow?.slice(0, 7), [
     "nginx-demo",
+    "True",
+    "TerminalReady",
     "bash",
     "Ingress",
     "/apis/cloudtty.io/apis/v1alpha1/cloudshell/nginx-demo?ttl=500",
