@@ -26,6 +26,7 @@ import { READY } from "./status.ts";
 /** Phases exported as `phase` values; each is exported (0 when no shell has it) so queries see them. */
 export const PHASE_LABELS = [
   "None",
+  "Pending",
   "CreatedJob",
   "CreatedRouteRule",
   "Ready",

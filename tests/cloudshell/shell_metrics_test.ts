@@ -44,12 +44,13 @@ Deno.test("countShells counts by phase and by Ready status and reason, and finds
       reason: "WaitingForPod",
       since: "2026-12-07T11:55:00Z",
     }),
-    shell("bad", undefined, { status: "False", reason: "InvalidCommand", since: "2026-12-07T11:50:00Z" }),
+    shell("bad", "Pending", { status: "False", reason: "InvalidCommand", since: "2026-12-07T11:50:00Z" }),
     // Ended shells do not wait: not counted in the longest wait.
     shell("done", "Complete", { status: "False", reason: "Expired", since: "2026-12-07T00:00:00Z" }),
   ], NOW);
   assert.deepEqual(Object.fromEntries(counts.byPhase), {
-    None: 2,
+    None: 1,
+    Pending: 1,
     CreatedJob: 1,
     CreatedRouteRule: 0,
     Ready: 1,
