@@ -160,7 +160,11 @@ Deno.test("hack/dev.sh: an operator that cannot start is reported at once, and e
     const status = await dev.status;
     assert.equal(status.code, 1);
     const report = dev.output.slice(dev.output.indexOf("ERROR: the operator exited"));
-    assert.match(report, new RegExp(`127\\.0\\.0\\.1:${port}`), "its last lines name the taken address");
+    assert.match(
+      report,
+      new RegExp(`127\\.0\\.0\\.1\\]?:${port}.*in use`),
+      "its last lines say the port is taken",
+    );
     assert.doesNotMatch(dev.output, /Press Ctrl-C to stop/);
     assert.deepEqual(survivors(started), []);
     assert.ok(!exists(dir), `${dir} is removed`);
