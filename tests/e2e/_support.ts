@@ -108,6 +108,19 @@ export async function waitUntilQuiet(
   throw new Error(`The operator kept reconciling for ${timeoutMs} ms`);
 }
 
+/**
+ * The commands of the first fenced `sh` block after `marker` (an HTML comment) in a Markdown page, one per
+ * line, without comments: what a reader of the page types.
+ */
+export function commandsAfter(markdown: string, marker: string): string[] {
+  const after = markdown.split(marker)[1];
+  assert.ok(after !== undefined, `the page has the ${marker} marker`);
+  const block = /```sh\n([\s\S]*?)```/.exec(after);
+  assert.ok(block, `a fenced sh block follows ${marker}`);
+  return block[1].split("\n").map((line) => line.replace(/\s+#.*$/, "").trim())
+    .filter((line) => line && !line.startsWith("#"));
+}
+
 /** Sleeps. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -1,29 +1,23 @@
 /**
- * The operator outside the cluster, run as the docs show it: deploy/ applied with kubectl, a kubeconfig for
- * deploy/'s ServiceAccount (hack/operator-kubeconfig.sh), and `deno task start` from the pinned toolchain with
- * no namespace flag. With only the shipped RBAC it must find the Job template ConfigMap in cloudshell-system
- * and bring a CloudShell to Ready; pointed at a namespace the RBAC does not cover, it must say so.
+ * The operator outside the cluster, run as docs/getting-started.md shows it (the block after
+ * `<!-- outside-the-cluster -->`): deploy/ applied with kubectl, a kubeconfig for deploy/'s ServiceAccount
+ * (hack/operator-kubeconfig.sh), and `deno task start` from the pinned toolchain with no namespace flag. With
+ * only the shipped RBAC it must find the Job template ConfigMap in cloudshell-system and bring a CloudShell to
+ * Ready; pointed at a namespace the RBAC does not cover, it must say so.
  *
  * A private control plane: this operator watches every namespace, as the docs run it.
  */
 import assert from "node:assert/strict";
 import { Resources } from "../../controller/kube/mod.ts";
 import type { KubeObject } from "../../controller/kube/mod.ts";
-import { controlPlaneBinaries, startControlPlane } from "../harness/control_plane.ts";
+import { type ControlPlane, controlPlaneBinaries, startControlPlane } from "../harness/control_plane.ts";
 import { eventually } from "../harness/cluster.ts";
 import { createCloudShell, OperatorProcess, waitForCloudShell } from "./_operator.ts";
-import { logEntries } from "./_support.ts";
+import { commandsAfter, logEntries } from "./_support.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
-
-/** The docs' commands, run from the repository root with kubectl's current context an admin's. */
-const INSTALL = [
-  "kubectl apply --server-side -k deploy/",
-  "kubectl --namespace cloudshell-system scale deployment cloudshell-operator --replicas=0",
-  "bash hack/operator-kubeconfig.sh",
-];
-/** The docs' operator command (after `npm ci --prefix toolchain`, which hack/test.sh has run). */
-const RUN = "toolchain/node_modules/.bin/deno task start --kubeconfig ~/.kube/cloudshell-operator";
+const DOCS = `${REPO}docs/getting-started.md`;
+const MARKER = "<!-- outside-the-cluster -->";
 /**
  * Added by the test: JSON logs to read, and free loopback ports, since other operators on this machine may
  * hold the default :8080 and :8081.
@@ -31,19 +25,47 @@ const RUN = "toolchain/node_modules/.bin/deno task start --kubeconfig ~/.kube/cl
 const TEST_FLAGS =
   "--log-format=json --metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=127.0.0.1:0";
 
+/**
+ * The documented commands: the installs, run from the repository root with kubectl's current context an
+ * admin's, and the operator's command line, the last. `npm ci --prefix toolchain` is left out: hack/test.sh
+ * ran it, and running it again would empty toolchain/node_modules under the other tests.
+ */
+async function documentedCommands(): Promise<{ install: string[]; run: string }> {
+  const commands = commandsAfter(await Deno.readTextFile(DOCS), MARKER);
+  const run = commands.pop()!;
+  assert.match(
+    run,
+    /^toolchain\/node_modules\/\.bin\/deno task start /,
+    "the last command runs the operator",
+  );
+  assert.doesNotMatch(run, /--operator-namespace/, "the default namespace is the shipped one");
+  return { install: commands.filter((c) => !c.startsWith("npm ci --prefix toolchain")), run };
+}
+
 const TEMPLATE = "cloudshell-job-template";
 const MARK = "cloudshell-test.io/template-from";
 
 Deno.test("outside the cluster, as the docs run it, deploy/'s RBAC and template ConfigMap suffice", async (t) => {
   await using cp = await startControlPlane();
+  // The kubeconfig and token go to ~/.kube, as documented: a HOME of the test's own.
   const home = await Deno.makeTempDir({ prefix: "cloudshell-home-" });
+  try {
+    await runDocumented(t, cp, home);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+async function runDocumented(t: Deno.TestContext, cp: ControlPlane, home: string): Promise<void> {
   const env = {
     HOME: home,
     KUBECONFIG: cp.kubeconfigPath,
     PATH: `${await controlPlaneBinaries()}:${Deno.env.get("PATH")}`,
   };
 
-  for (const line of INSTALL) {
+  const { install, run } = await documentedCommands();
+  assert.deepEqual(install.slice(0, 1), ["kubectl apply --server-side -k deploy/"]);
+  for (const line of install) {
     const out = await new Deno.Command("bash", {
       args: ["-euc", line],
       cwd: REPO,
@@ -70,7 +92,7 @@ Deno.test("outside the cluster, as the docs run it, deploy/'s RBAC and template 
     data: { "job-template.yaml": edited },
   }, "merge");
 
-  const operator = (extra: string) => ["-c", `exec ${RUN} ${TEST_FLAGS} ${extra}`];
+  const operator = (extra: string) => ["-c", `exec ${run} ${TEST_FLAGS} ${extra}`];
   const operatorEnv = { HOME: home, KUBECONFIG: "" };
 
   await t.step("a CloudShell goes Ready with a Job from the ConfigMap in cloudshell-system", async () => {
@@ -115,5 +137,4 @@ Deno.test("outside the cluster, as the docs run it, deploy/'s RBAC and template 
       assert.equal(await op.stop(), 0);
     },
   );
-  await Deno.remove(home, { recursive: true });
-});
+}

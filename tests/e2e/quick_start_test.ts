@@ -21,21 +21,13 @@ import { ControlPlane } from "../harness/control_plane.ts";
 import { run } from "../harness/commands.ts";
 import { serviceAccountToken, writeTokenKubeconfig } from "../deploy/_identity.ts";
 import { OperatorProcess } from "./_operator.ts";
+import { commandsAfter } from "./_support.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const MARKER = "<!-- quick-start -->";
 
-/** The commands of the README's quick-start block, one per line. */
-export function quickStartCommands(readme: string): string[] {
-  const after = readme.split(MARKER)[1];
-  assert.ok(after !== undefined, `README.md has the ${MARKER} marker`);
-  const block = /```sh\n([\s\S]*?)```/.exec(after);
-  assert.ok(block, `a fenced sh block follows ${MARKER}`);
-  return block[1].split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
-}
-
 Deno.test("the README's quick start works as written on a fresh cluster with the shipped manifests", async () => {
-  const commands = quickStartCommands(await Deno.readTextFile(`${REPO}README.md`));
+  const commands = commandsAfter(await Deno.readTextFile(`${REPO}README.md`), MARKER);
   assert.match(commands[0], /^kubectl apply .*-k deploy\/$/, "the quick start begins by installing deploy/");
 
   await using cp = await ControlPlane.start();
