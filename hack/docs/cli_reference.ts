@@ -9,7 +9,7 @@ import { generatedBanner, paragraph } from "./markdown.ts";
  * The operator namespace's default differs by where the operator runs (main.ts works it out); the page
  * says so rather than showing this machine's answer.
  */
-const NAMESPACE_DEFAULT = "the pod's namespace";
+const NAMESPACE_DEFAULT = "the pod's namespace; outside a pod, cloudshell-system";
 
 /** The `--help` text, as the binary prints it (with `version` for `--version`'s line, if any). */
 export function helpText(version: string): string {
