@@ -23,6 +23,8 @@ import { serve } from "./controller/runtime/http_server.ts";
 import { defaultIdentity } from "./controller/runtime/leader_election.ts";
 import { Manager } from "./controller/runtime/manager.ts";
 import { Metrics } from "./controller/runtime/metrics.ts";
+import { KubeRequestAuthorizer } from "./controller/runtime/metrics_auth.ts";
+import { type KeyPair, selfSignedCertificate } from "./controller/runtime/self_signed.ts";
 import { CONTROLLER_NAME, newCloudShellOperator } from "./controller/cloudshell/operator.ts";
 import { registerShellMetrics } from "./controller/cloudshell/shell_metrics.ts";
 import { versionText } from "./controller/version.ts";
@@ -89,6 +91,26 @@ async function connect(opts: { kubeconfig?: string; context?: string; master?: s
     return undefined;
   }
   return connection;
+}
+
+/**
+ * The certificate of the `--metrics-secure` endpoint: `tls.crt` and `tls.key` from `--metrics-cert-dir`, else
+ * a self-signed one; undefined after printing why the files cannot be read.
+ */
+async function metricsTls(dir: string | undefined, logger: Logger): Promise<KeyPair | undefined> {
+  if (dir === undefined) {
+    logger.info("Serving /metrics with a self-signed certificate (--metrics-cert-dir gives one)");
+    return await selfSignedCertificate({ commonName: COMPONENT, hosts: ["localhost", "127.0.0.1", "::1"] });
+  }
+  try {
+    return {
+      cert: await Deno.readTextFile(`${dir}/tls.crt`),
+      key: await Deno.readTextFile(`${dir}/tls.key`),
+    };
+  } catch (err) {
+    console.error(`${COMPONENT}: --metrics-cert-dir: ${errorMessage(err)}`);
+    return undefined;
+  }
 }
 
 async function main(): Promise<number> {
@@ -170,6 +192,7 @@ async function main(): Promise<number> {
     terminal: {
       checkOrigin: opts.terminalAccess.checkOrigin,
       pingIntervalSeconds: opts.terminalAccess.pingIntervalSeconds,
+      pod: opts.terminalPod,
     },
     credentialMode: opts.terminalAccess.credential,
     networkPolicy: opts.terminalAccess.networkPolicy,
@@ -226,6 +249,9 @@ async function main(): Promise<number> {
     );
   }
 
+  const secure = opts.metricsSecure ? await metricsTls(opts.metricsCertDir, logger) : undefined;
+  if (opts.metricsSecure && secure === undefined) return 2;
+  const authorizer = opts.metricsSecure ? new KubeRequestAuthorizer({ client, logger }) : undefined;
   const server = await serve({
     metricsAddress: opts.metricsBindAddress?.address ?? "0",
     healthAddress: opts.healthProbeBindAddress?.address ?? "0",
@@ -233,6 +259,8 @@ async function main(): Promise<number> {
     health,
     logger,
     signal: stop.signal,
+    metricsTls: secure,
+    metricsAuth: authorizer && ((request) => authorizer.check(request)),
   });
   const exit = await manager.run(stop.signal);
   stop.abort();

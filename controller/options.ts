@@ -13,6 +13,7 @@ import { Command, CommanderError, Option } from "commander";
 import { OPT_IN_ENV_SOURCES } from "./cloudshell/env_policy.ts";
 import { newFeatureGates } from "./cloudshell/features.ts";
 import { DEFAULT_INGRESS_ANNOTATIONS } from "./cloudshell/policy.ts";
+import type { TerminalPodDefaults } from "./cloudshell/template/mod.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { DurationError, parseDuration } from "./runtime/duration.ts";
 import { FeatureGateError, type FeatureGates, parseBool } from "./runtime/feature_gates.ts";
@@ -92,6 +93,8 @@ export interface Options {
   readonly jobTemplateKey: string;
   /** `--cloudshell-image`. */
   readonly cloudshellImage: string;
+  /** `--cloudshell-node-selector`, `--cloudshell-resources`, `--cloudshell-image-pull-*`: every terminal pod. */
+  readonly terminalPod: TerminalPodDefaults;
   /** `--kubeconfig-clusterrole`. */
   readonly kubeconfigClusterRole: string;
   /** `--allow-env-value-from`: env valueFrom sources that read other objects, allowed anyway. */
@@ -110,6 +113,10 @@ export interface Options {
   readonly metricsBindAddress: BindAddress | undefined;
   /** `--health-probe-bind-address`; undefined when disabled with `0`. */
   readonly healthProbeBindAddress: BindAddress | undefined;
+  /** `--metrics-secure`: `/metrics` over HTTPS, for bearer tokens allowed `get` on it (TokenReview, SAR). */
+  readonly metricsSecure: boolean;
+  /** `--metrics-cert-dir`: `tls.crt` and `tls.key` for it; undefined: a self-signed certificate. */
+  readonly metricsCertDir: string | undefined;
   /** `--log-format`. */
   readonly logFormat: LogFormat;
   /** `--log-level`, or derived from `-v` when `--log-level` is not given. */
@@ -154,7 +161,13 @@ export interface TerminalAccessOptions {
 }
 
 const HELP_WIDTH = 100;
-const REPEATABLE = new Set(["--feature-gates", "--network-policy-cidr", "--network-policy-namespace"]);
+const REPEATABLE = new Set([
+  "--feature-gates",
+  "--network-policy-cidr",
+  "--network-policy-namespace",
+  "--cloudshell-node-selector",
+  "--cloudshell-image-pull-secrets",
+]);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -287,6 +300,15 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
         DEFAULT_JOB_TEMPLATE_KEY],
       ["--cloudshell-image <image>",
         "terminal image for CloudShells without spec.image", DEFAULT_CLOUDSHELL_IMAGE],
+      ["--cloudshell-image-pull-policy <policy>",
+        "imagePullPolicy of every terminal container: Always, IfNotPresent or Never", "", "the template's"],
+      ["--cloudshell-image-pull-secrets <list>",
+        "repeatable: Secrets in each CloudShell's namespace that terminal pods pull their image with, comma-separated"],
+      ["--cloudshell-node-selector <k=v[,k=v]>",
+        "repeatable: node labels every terminal pod is scheduled by, over the template's (as CloudTTY)"],
+      ["--cloudshell-resources <json>",
+        'resources of every terminal container, as CloudTTY: {"requests":{"cpu":"100m"},"limits":{...}}',
+        "", "the template's"],
       ["--kubeconfig-clusterrole <name>",
         "ClusterRole bound to a per-CloudShell ServiceAccount when the CloudShell gives no kubeconfig",
         "view"],
@@ -345,6 +367,11 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
     "Serving:": [
       ["--metrics-bind-address <host:port>", "address of the /metrics endpoint, 0 disables it", ":8080"],
       ["--health-probe-bind-address <host:port>", "address of /healthz and /readyz, 0 disables it", ":8081"],
+      ["--metrics-secure [bool]",
+        "serve /metrics over HTTPS, only to bearer tokens allowed get on it (TokenReview, SubjectAccessReview)",
+        "false"],
+      ["--metrics-cert-dir <dir>", "tls.crt and tls.key of the --metrics-secure endpoint", "",
+        "a self-signed certificate"],
       ["--shutdown-timeout <duration>", "how long to drain work after SIGTERM before exiting", "30s"],
     ],
     "Logging:": [
@@ -434,6 +461,7 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
     jobTemplateConfigMap: objectRef(flags.string("--job-template-configmap"), operatorNamespace),
     jobTemplateKey: configMapKey(flags.string("--job-template-key")),
     cloudshellImage: image(flags.string("--cloudshell-image")),
+    terminalPod: terminalPodDefaults(flags),
     kubeconfigClusterRole: clusterRoleName(flags.string("--kubeconfig-clusterrole")),
     allowedEnvValueFrom: envSources(flags.optional("--allow-env-value-from")),
     nodePortHost: host(flags.optional("--node-port-host")),
@@ -446,6 +474,7 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
       "--health-probe-bind-address",
       flags.string("--health-probe-bind-address"),
     ),
+    ...metricsServing(flags),
     logFormat: oneOf("--log-format", flags.string("--log-format"), LOG_FORMATS),
     logLevel: logLevel(flags),
     watchNamespace: watched === undefined ? undefined : namespace("--watch-namespace", watched),
@@ -500,6 +529,79 @@ function tenantOptions(flags: FlagValues) {
       required: boolFlag(flags, "--require-admission-policy"),
     }),
   };
+}
+
+function terminalPodDefaults(flags: FlagValues): TerminalPodDefaults {
+  const policy = flags.optional("--cloudshell-image-pull-policy");
+  if (policy !== undefined) {
+    oneOf("--cloudshell-image-pull-policy", policy, ["Always", "IfNotPresent", "Never"]);
+  }
+  const secrets = flags.list("--cloudshell-image-pull-secrets").flatMap(list);
+  for (const name of secrets) subdomain("--cloudshell-image-pull-secrets", name);
+  const nodeSelector: Record<string, string> = {};
+  for (const text of flags.list("--cloudshell-node-selector")) {
+    for (const pair of list(text)) {
+      const eq = pair.indexOf("=");
+      const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+      if (eq <= 0 || !ANNOTATION_KEY.test(pair.slice(0, eq)) || !labelValue.test(pair.slice(eq + 1))) {
+        invalid("--cloudshell-node-selector", pair, "expected label=value pairs such as pool=terminals");
+      }
+      nodeSelector[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  const resourcesText = flags.optional("--cloudshell-resources");
+  return Object.freeze({
+    imagePullPolicy: policy,
+    imagePullSecrets: Object.freeze(secrets),
+    nodeSelector: Object.freeze(nodeSelector),
+    resources: resourcesText === undefined ? undefined : resourceRequirements(resourcesText),
+  });
+}
+
+/** A core/v1 ResourceRequirements from JSON: `requests` and `limits`, each a map of quantities. */
+function resourceRequirements(text: string): Record<string, Record<string, string>> {
+  const expected =
+    'expected JSON such as {"requests":{"cpu":"100m","memory":"128Mi"},"limits":{"memory":"1Gi"}}';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    invalid("--cloudshell-resources", text, expected);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    invalid("--cloudshell-resources", text, expected);
+  }
+  const out: Record<string, Record<string, string>> = {};
+  for (const [section, quantities] of Object.entries(value)) {
+    if (!["requests", "limits"].includes(section)) invalid("--cloudshell-resources", text, expected);
+    if (typeof quantities !== "object" || quantities === null || Array.isArray(quantities)) {
+      invalid("--cloudshell-resources", text, expected);
+    }
+    out[section] = {};
+    for (const [name, quantity] of Object.entries(quantities)) {
+      if (!/^[+]?[0-9.]+([eE][+-]?[0-9]+|[a-zA-Z]{0,2})?$/.test(String(quantity))) {
+        invalid("--cloudshell-resources", text, `"${quantity}" is not a quantity; ${expected}`);
+      }
+      out[section][name] = String(quantity);
+    }
+  }
+  return out;
+}
+
+function metricsServing(flags: FlagValues) {
+  const metricsSecure = boolFlag(flags, "--metrics-secure");
+  const metricsCertDir = flags.optional("--metrics-cert-dir");
+  if (metricsCertDir !== undefined && !metricsSecure) {
+    throw new FlagError("Flag --metrics-cert-dir needs --metrics-secure=true");
+  }
+  const metrics = flags.string("--metrics-bind-address");
+  if (metricsSecure && metrics !== "0" && metrics === flags.string("--health-probe-bind-address")) {
+    throw new FlagError(
+      `Flag --metrics-secure needs --metrics-bind-address (${metrics}) to differ from ` +
+        "--health-probe-bind-address: probes stay plain HTTP",
+    );
+  }
+  return { metricsSecure, metricsCertDir };
 }
 
 /** A comma-separated flag value as its non-empty items. */

@@ -41,6 +41,7 @@ Deno.test("parseOptions() defaults", () => {
     jobTemplateConfigMap: { namespace: "cloudshell-system", name: "cloudshell-job-template" },
     jobTemplateKey: "job-template.yaml",
     cloudshellImage: "ghcr.io/cloudtty/cloudshell:v0.8.9",
+    terminalPod: { imagePullPolicy: undefined, imagePullSecrets: [], nodeSelector: {}, resources: undefined },
     kubeconfigClusterRole: "view",
     allowedEnvValueFrom: [],
     nodePortHost: undefined,
@@ -57,6 +58,8 @@ Deno.test("parseOptions() defaults", () => {
     },
     metricsBindAddress: { address: ":8080", hostname: "0.0.0.0", port: 8080 },
     healthProbeBindAddress: { address: ":8081", hostname: "0.0.0.0", port: 8081 },
+    metricsSecure: false,
+    metricsCertDir: undefined,
     logFormat: "text",
     logLevel: "info",
     watchNamespace: undefined,
@@ -658,5 +661,63 @@ Deno.test("parseOptions() terminal access flags", () => {
     const result = parseOptions([bad], CONTEXT);
     assert.equal(result.kind, "exit", bad);
     assert.equal(result.kind === "exit" && result.code, 2, bad);
+  }
+});
+
+Deno.test("parseOptions() --metrics-secure and --metrics-cert-dir", () => {
+  assert.equal(run(["--metrics-secure"]).metricsSecure, true);
+  const secure = run(["--metrics-secure=true", "--metrics-cert-dir=/certs"]);
+  assert.equal(secure.metricsCertDir, "/certs");
+  for (
+    const [args, pattern] of [
+      [["--metrics-cert-dir=/certs"], /--metrics-cert-dir needs --metrics-secure=true/],
+      [
+        ["--metrics-secure", "--metrics-bind-address=:9000", "--health-probe-bind-address=:9000"],
+        /--metrics-secure needs --metrics-bind-address \(:9000\) to differ/,
+      ],
+      [["--metrics-secure=maybe"], /Invalid value "maybe" for flag --metrics-secure/],
+    ] as const
+  ) {
+    const result = parseOptions([...args], CONTEXT);
+    assert.equal(result.kind, "exit");
+    assert.equal((result as { code: number }).code, 2);
+    assert.match((result as { output: string }).output, pattern);
+  }
+});
+
+Deno.test("parseOptions() terminal pod settings, with CloudTTY's flag names where it had them", () => {
+  const pod = run([
+    "--cloudshell-image-pull-policy=Always",
+    "--cloudshell-image-pull-secrets=reg-a,reg-b",
+    "--cloudshell-image-pull-secrets=reg-c",
+    // CloudTTY's chart passes each entry as "--cloudshell-node-selector", "k=v".
+    "--cloudshell-node-selector",
+    "pool=terminals",
+    "--cloudshell-node-selector=kubernetes.io/arch=amd64,zone=",
+    '--cloudshell-resources={"limits":{"cpu":"1","memory":"1Gi"},"requests":{"cpu":"100m","memory":128}}',
+  ]).terminalPod;
+  assert.deepEqual(JSON.parse(JSON.stringify(pod)), {
+    imagePullPolicy: "Always",
+    imagePullSecrets: ["reg-a", "reg-b", "reg-c"],
+    nodeSelector: { pool: "terminals", "kubernetes.io/arch": "amd64", zone: "" },
+    resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "100m", memory: "128" } },
+  });
+  for (
+    const [args, pattern] of [
+      [
+        ["--cloudshell-image-pull-policy=Sometimes"],
+        /--cloudshell-image-pull-policy: expected one of Always/,
+      ],
+      [["--cloudshell-image-pull-secrets=Bad_Name"], /--cloudshell-image-pull-secrets/],
+      [["--cloudshell-node-selector=novalue"], /--cloudshell-node-selector: expected label=value/],
+      [["--cloudshell-resources={bad"], /--cloudshell-resources: expected JSON/],
+      [['--cloudshell-resources={"limit":{}}'], /--cloudshell-resources: expected JSON/],
+      [['--cloudshell-resources={"limits":{"cpu":"lots"}}'], /"lots" is not a quantity/],
+    ] as const
+  ) {
+    const result = parseOptions([...args], CONTEXT);
+    assert.equal(result.kind, "exit", args.join(" "));
+    assert.equal((result as { code: number }).code, 2);
+    assert.match((result as { output: string }).output, pattern);
   }
 });

@@ -14,11 +14,13 @@ import { envWithoutPlainCredential } from "./credential.ts";
 import { ownerReference } from "./ownership.ts";
 import type { JobLike } from "./observe.ts";
 import {
+  applyPodDefaults,
   buildTemplateVars,
   type CompiledTemplate,
   type KubeconfigSource,
   postRender,
   render,
+  type TerminalPodDefaults,
 } from "./template/mod.ts";
 
 /** Operator-wide ttyd settings (flags `--terminal-check-origin`, `--terminal-ping-interval`). */
@@ -27,6 +29,8 @@ export interface TerminalSettings {
   readonly checkOrigin?: boolean;
   /** ttyd `--ping-interval` in seconds; default 30. */
   readonly pingIntervalSeconds?: number;
+  /** `--cloudshell-node-selector`, `--cloudshell-resources`, `--cloudshell-image-pull-*`. */
+  readonly pod?: TerminalPodDefaults;
 }
 
 /**
@@ -57,13 +61,15 @@ export function renderJob(
     checkOrigin: terminal.checkOrigin,
     pingIntervalSeconds: terminal.pingIntervalSeconds,
   });
-  const job = postRender(render(template, vars), vars, {
+  const rendered = postRender(render(template, vars), vars, {
     image: spec.image,
     // A plain TTYD_CREDENTIAL is in the credential Secret; it must not stay in the pod spec.
     env: envWithoutPlainCredential(spec.env),
     kubeconfig,
     credentialSecret,
-  }) as unknown as JobLike;
+  });
+  if (terminal.pod) applyPodDefaults(rendered, terminal.pod);
+  const job = rendered as unknown as JobLike;
   job.metadata.ownerReferences = [ownerReference(cs)];
   // A deadline the template derived from the TTL may follow the TTL; a fixed one (CloudTTY's templates say
   // 3600) is the administrator's and must not be rewritten.

@@ -31,6 +31,7 @@
 import type { Logger } from "../log.ts";
 import type { HealthChecks, HealthKind } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
+import type { KeyPair } from "./self_signed.ts";
 
 /** Where to listen: a host name or IP literal (IPv6 without brackets) and a port, 0 for an ephemeral one. */
 export interface BindAddress {
@@ -54,6 +55,10 @@ export interface ServeOptions {
   logger: Logger;
   /** Aborting it shuts every listener down, letting in-flight requests finish. */
   signal: AbortSignal;
+  /** Serve `/metrics` over HTTPS with this certificate (its address must then differ from the health one). */
+  metricsTls?: KeyPair;
+  /** Checks each `/metrics` request first; a returned response (401, 403) is sent instead of the metrics. */
+  metricsAuth?: (request: Request) => Promise<Response | undefined>;
 }
 
 /** What {@linkcode serve} started. */
@@ -139,6 +144,12 @@ export async function serve(options: ServeOptions): Promise<ServeResult> {
     listeners.set(key, listener);
   }
 
+  for (const [key, { roles }] of listeners) {
+    if (options.metricsTls && roles.length > 1) {
+      throw new Error(`Cannot serve the health probes over HTTPS: give /metrics another address than ${key}`);
+    }
+  }
+
   // Our own controller, so a failed second bind can stop the first listener without touching the caller's.
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -146,9 +157,11 @@ export async function serve(options: ServeOptions): Promise<ServeResult> {
   const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
   const addresses: ServeResult["addresses"] = {};
   for (const [key, { bind, roles }] of listeners) {
+    const tls = roles.includes("metrics") ? options.metricsTls : undefined;
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
       server = Deno.serve({
+        ...tls,
         hostname: bind.hostname,
         port: bind.port,
         signal: stop.signal,
@@ -167,7 +180,7 @@ export async function serve(options: ServeOptions): Promise<ServeResult> {
     }
     servers.push(server);
     for (const role of roles) addresses[role] = server.addr;
-    options.logger.info("Serving HTTP", {
+    options.logger.info(tls ? "Serving HTTPS" : "Serving HTTP", {
       endpoints: roles.join(","),
       address: formatAddress(server.addr),
     });
@@ -191,6 +204,8 @@ function handlerFor(roles: ReadonlySet<Role>, options: ServeOptions): Deno.Serve
       return plain(405, "method not allowed\n", { allow: "GET, HEAD" });
     }
     if (kind !== undefined) return await options.health.respond(kind, url);
+    const refusal = await options.metricsAuth?.(request);
+    if (refusal) return refusal;
     try {
       const body = await options.metrics.text();
       return new Response(body, { headers: { "content-type": options.metrics.contentType } });

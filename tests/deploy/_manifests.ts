@@ -166,6 +166,14 @@ function rebaseFlowSchema(obj: Manifest, namespace: string): void {
   }
 }
 
+/** The label value (`app.kubernetes.io/component`) of the ClusterRole for scrapers, granted to no operator. */
+export const METRICS_READER_COMPONENT = "metrics-reader";
+
+/** The manifests without the scrapers' ClusterRole (its non-resource URL is no permission of the operator). */
+export function withoutMetricsReader(objs: readonly Manifest[]): Manifest[] {
+  return objs.filter((o) => o.metadata.labels?.["app.kubernetes.io/component"] !== METRICS_READER_COMPONENT);
+}
+
 /** The objects of one kind. */
 export function ofKind(objs: readonly Manifest[], kind: string): Manifest[] {
   return objs.filter((o) => o.kind === kind);

@@ -29,6 +29,7 @@ import {
   renderKustomize,
   REPO,
   single,
+  withoutMetricsReader,
 } from "./_manifests.ts";
 import {
   CLUSTER_PERMISSIONS,
@@ -67,6 +68,7 @@ Deno.test("deploy/ renders with kustomize into the operator's objects, and every
       "Deployment/cloudshell-operator",
       "Service/cloudshell-operator-metrics",
       "FlowSchema/cloudshell-operator-leader-election",
+      "ClusterRole/cloudshell-operator-metrics-reader",
     ]),
   );
   for (const obj of objs.filter((o) => !["Namespace", "CustomResourceDefinition"].includes(o.kind!))) {
@@ -176,7 +178,7 @@ Deno.test("the image tag and chart versions are deno.json's version", async () =
 /** The ClusterRole's and Role's permissions, flattened (throws on wildcards). */
 function permissionsOf(objs: readonly Manifest[]) {
   return {
-    cluster: sorted(flatten(single(objs, "ClusterRole") && rulesOf(single(objs, "ClusterRole")))),
+    cluster: sorted(flatten(rulesOf(single(withoutMetricsReader(objs), "ClusterRole")))),
     namespace: sorted(flatten(rulesOf(single(objs, "Role")))),
   };
 }
@@ -219,7 +221,8 @@ Deno.test("the ClusterRole and Role grant exactly the listed permissions, in kus
   assert.ok(tuned.namespace.includes("watch core/configmaps:tpl"));
 
   // The bindings give the roles to the operator's ServiceAccount, and to nothing else.
-  for (const objs of [await renderKustomize(), await renderChart()]) {
+  for (const rendered of [await renderKustomize(), await renderChart()]) {
+    const objs = withoutMetricsReader(rendered);
     const sa = single(objs, "ServiceAccount");
     for (const [binding, role] of [["ClusterRoleBinding", "ClusterRole"], ["RoleBinding", "Role"]]) {
       const b = single(objs, binding) as Any;
@@ -310,7 +313,7 @@ function checkDeployment(objs: readonly Manifest[], what: string): Options {
     `${what}: template ConfigMap`,
   );
   assert.equal(opts.jobTemplateKey, JOB_TEMPLATE_KEY, what);
-  const clusterRole = flatten(rulesOf(single(objs, "ClusterRole")));
+  const clusterRole = flatten(rulesOf(single(withoutMetricsReader(objs), "ClusterRole")));
   assert.ok(
     clusterRole.has(`bind rbac.authorization.k8s.io/clusterroles:${opts.kubeconfigClusterRole}`),
     `${what}: bind on --kubeconfig-clusterrole`,

@@ -188,9 +188,11 @@ export class OperatorProcess implements AsyncDisposable {
     if (Deno.env.get("CLOUDSHELL_TEST_OPERATOR_LOGS")) console.error(`[operator] ${line}`);
     try {
       const entry = JSON.parse(line) as Record<string, unknown>;
-      if (entry.msg === "Serving HTTP" && typeof entry.address === "string") {
+      if (
+        (entry.msg === "Serving HTTP" || entry.msg === "Serving HTTPS") && typeof entry.address === "string"
+      ) {
         const endpoints = String(entry.endpoints ?? "");
-        const base = `http://${entry.address}`;
+        const base = `${entry.msg === "Serving HTTPS" ? "https" : "http"}://${entry.address}`;
         if (endpoints.includes("metrics")) this.#metricsUrl = base;
         if (endpoints.includes("health")) this.#healthUrl = base;
       }
@@ -202,6 +204,12 @@ export class OperatorProcess implements AsyncDisposable {
   /** Every line the operator wrote so far. */
   logs(): string[] {
     return [...this.#lines];
+  }
+
+  /** The base URL of the metrics endpoint (`http://` or, with `--metrics-secure`, `https://`). */
+  get metricsUrl(): string {
+    if (!this.#metricsUrl) throw new Error("the operator serves no /metrics");
+    return this.#metricsUrl;
   }
 
   /** The Prometheus text of /metrics. */

@@ -3,6 +3,7 @@ import { Logger } from "../../controller/log.ts";
 import { HealthChecks } from "../../controller/runtime/health.ts";
 import { parseBindAddress, serve, type ServeOptions } from "../../controller/runtime/http_server.ts";
 import { Metrics } from "../../controller/runtime/metrics.ts";
+import { selfSignedCertificate } from "../../controller/runtime/self_signed.ts";
 
 Deno.test("parseBindAddress accepts Go listen addresses", () => {
   const cases: [string, ReturnType<typeof parseBindAddress>][] = [
@@ -224,4 +225,45 @@ Deno.test("serve with an already aborted signal closes at once", async () => {
   assert.ok(addresses.metrics);
   await closed;
   await assert.rejects(get(addresses.metrics, "/metrics"));
+});
+
+Deno.test("serve: /metrics over TLS behind the auth check; the probes stay plain HTTP", async () => {
+  const { stop, state, options } = fixture({ metricsAddress: "127.0.0.1:0", healthAddress: "localhost:0" });
+  state.ready = true;
+  const tls = await selfSignedCertificate({ commonName: "test", hosts: ["127.0.0.1"] });
+  const seen: string[] = [];
+  const { addresses, closed } = await serve({
+    ...options,
+    metricsTls: tls,
+    metricsAuth: (request) => {
+      seen.push(new URL(request.url).pathname);
+      return Promise.resolve(
+        request.headers.get("authorization") === "Bearer good"
+          ? undefined
+          : new Response("no", { status: 401 }),
+      );
+    },
+  });
+  const client = Deno.createHttpClient({ caCerts: [tls.cert] });
+  try {
+    const url = `https://127.0.0.1:${addresses.metrics!.port}/metrics`;
+    const refused = await fetch(url, { client });
+    assert.equal(refused.status, 401);
+    await refused.body?.cancel();
+    const allowed = await fetch(url, { client, headers: { authorization: "Bearer good" } });
+    assert.equal(allowed.status, 200);
+    assert.match(await allowed.text(), /^workqueue_adds_total/m);
+    assert.deepEqual(seen, ["/metrics", "/metrics"]);
+    assert.equal((await get(addresses.health, "/readyz")).status, 200, "health: plain HTTP, no auth");
+  } finally {
+    client.close();
+    stop.abort();
+    await closed;
+  }
+});
+
+Deno.test("serve refuses TLS for /metrics on the health probes' listener", async () => {
+  const { options } = fixture({ metricsAddress: "127.0.0.1:0", healthAddress: "127.0.0.1:0" });
+  const tls = await selfSignedCertificate({ commonName: "test", hosts: ["127.0.0.1"] });
+  await assert.rejects(serve({ ...options, metricsTls: tls }), /Cannot serve the health probes over HTTPS/);
 });

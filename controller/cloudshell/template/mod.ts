@@ -38,6 +38,7 @@ export {
   type PostRenderOptions,
   SERVICE_ACCOUNT_MOUNT_PATH,
 } from "./post_render.ts";
+export { applyPodDefaults, type TerminalPodDefaults } from "./pod_defaults.ts";
 export {
   type CompiledTemplate,
   compileJobTemplate,
