@@ -14,6 +14,9 @@ import { kubectl } from "./_support.ts";
 
 const METRICS_READER = new URL("../../deploy/metrics_reader.yaml", import.meta.url).pathname;
 
+/** --metrics-secure needs the probes on another listener than /metrics (127.0.0.1:0 in the tests). */
+const HEALTH_APART = "--health-probe-bind-address=localhost:0";
+
 const ClusterRoles = {
   group: "rbac.authorization.k8s.io",
   version: "v1",
@@ -23,29 +26,30 @@ const ClusterRoles = {
 };
 const ClusterRoleBindings = { ...ClusterRoles, plural: "clusterrolebindings", kind: "ClusterRoleBinding" };
 
-/** A serving certificate for 127.0.0.1 (tls.crt, tls.key) made with openssl, in a new directory. */
+/**
+ * A test CA (ca.crt) and a serving certificate for 127.0.0.1 signed by it (tls.crt, tls.key), made with openssl,
+ * in a new directory.
+ */
 async function certDir(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "metrics-cert-" });
-  const res = await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=cloudshell-operator-test",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
-    "-keyout",
-    `${dir}/tls.key`,
-    "-out",
-    `${dir}/tls.crt`,
-  ]);
-  assert.equal(res.code, 0, res.stderr);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await Deno.writeTextFile(`${dir}/ext.cnf`, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
+  for (
+    const args of [
+      ["req", "-x509", ...ec, "-days", "1", "-subj", "/CN=test-ca", "-keyout", "ca.key", "-out", "ca.crt"],
+      ["req", ...ec, "-subj", "/CN=cloudshell-operator", "-keyout", "tls.key", "-out", "tls.csr"],
+      ["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1"]
+        .concat(["-extfile", "ext.cnf", "-out", "tls.crt"]),
+    ]
+  ) {
+    const res = await run(
+      "openssl",
+      args.map((a) =>
+        a.endsWith(".key") || a.endsWith(".crt") || a.endsWith(".csr") || a === "ext.cnf" ? `${dir}/${a}` : a
+      ),
+    );
+    assert.equal(res.code, 0, res.stderr);
+  }
   return dir;
 }
 
@@ -57,6 +61,7 @@ Deno.test("--metrics-secure: 401 without a token, 403 without the right, 200 wit
   await using op = await OperatorProcess.start(cluster.kubeconfigPath, ns, [
     "--metrics-secure=true",
     `--metrics-cert-dir=${dir}`,
+    HEALTH_APART,
   ]);
   assert.match(op.metricsUrl, /^https:\/\//);
   assert.equal(await op.probe("/readyz"), 200, "the probes stay plain HTTP");
@@ -85,7 +90,7 @@ Deno.test("--metrics-secure: 401 without a token, 403 without the right, 200 wit
       tokens[sa] = res.stdout.trim();
     }
 
-    const http = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/tls.crt`)] });
+    const http = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/ca.crt`)] });
     const scrape = async (token?: string) => {
       const res = await fetch(`${op.metricsUrl}/metrics`, {
         client: http,
@@ -133,7 +138,10 @@ Deno.test("--metrics-secure without a certificate serves a self-signed one", asy
   await using cluster = await testCluster();
   await installCrd(cluster.client);
   const ns = await cluster.namespace("e2e-metrics-selfsigned");
-  await using op = await OperatorProcess.start(cluster.kubeconfigPath, ns, ["--metrics-secure"]);
+  await using op = await OperatorProcess.start(cluster.kubeconfigPath, ns, [
+    "--metrics-secure",
+    HEALTH_APART,
+  ]);
   // curl -k: the certificate cannot be verified, but TLS works and the request reaches the token check.
   const res = await run("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", `${op.metricsUrl}/metrics`]);
   assert.equal(res.stdout, "401", res.stderr);
