@@ -33,6 +33,10 @@ bash hack/apt.sh
 step "Building actionlint (cached after the first run)"
 actionlint=$(bash hack/actionlint/build.sh)
 
+step "Building Prometheus and promtool (cached after the first run)"
+CLOUDSHELL_PROMETHEUS_BIN=$(bash hack/prometheus/build.sh)
+export CLOUDSHELL_PROMETHEUS_BIN
+
 step "Fetching npm dependencies"
 deno install --frozen >&2
 
