@@ -87,6 +87,12 @@ export interface ChartOptions {
   set?: string[];
 }
 
+/**
+ * The Kubernetes version `helm template` renders for: the test control plane's (hack/controlplane/build.sh).
+ * Without it helm assumes 1.20, below the chart's `kubeVersion`.
+ */
+export const KUBE_VERSION = "1.37.2";
+
 /** `helm template` of the chart. */
 export async function renderChart(opts: ChartOptions = {}): Promise<Manifest[]> {
   const args = [
@@ -95,6 +101,8 @@ export async function renderChart(opts: ChartOptions = {}): Promise<Manifest[]> 
     CHART,
     "--namespace",
     opts.namespace ?? DEPLOY_NAMESPACE,
+    "--kube-version",
+    KUBE_VERSION,
   ];
   for (const file of opts.valuesFiles ?? []) args.push("--values", file);
   for (const expr of opts.set ?? []) args.push("--set", expr);

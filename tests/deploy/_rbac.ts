@@ -63,6 +63,12 @@ export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
     "checking the admission policy's binding denies (--require-admission-policy)",
 };
 
+/** What `--metrics-secure` adds cluster-wide (the chart's default; deploy/components/secure-metrics). */
+export const METRICS_AUTH_PERMISSIONS: Readonly<Record<Permission, string>> = {
+  "create authentication.k8s.io/tokenreviews": "checking a scraper's bearer token",
+  "create authorization.k8s.io/subjectaccessreviews": "checking that the scraper may get /metrics",
+};
+
 /** What the operator needs in its own namespace. */
 export const NAMESPACE_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "create coordination.k8s.io/leases": "the first start creates the Lease",

@@ -35,6 +35,7 @@ import {
   CLUSTER_PERMISSIONS,
   flatten,
   LEGACY_CONFIGMAP_PERMISSIONS,
+  METRICS_AUTH_PERMISSIONS,
   NAMESPACE_PERMISSIONS,
   rulesOf,
 } from "./_rbac.ts";
@@ -187,11 +188,21 @@ Deno.test("the ClusterRole and Role grant exactly the listed permissions, in kus
   const cluster = sorted(Object.keys(CLUSTER_PERMISSIONS));
   const namespace = sorted(Object.keys(NAMESPACE_PERMISSIONS));
   const legacy = sorted([...cluster, ...Object.keys(LEGACY_CONFIGMAP_PERMISSIONS)]);
+  // The chart serves /metrics securely by default (chart_test.ts): that adds the two reviews.
+  const secure = sorted([...cluster, ...Object.keys(METRICS_AUTH_PERMISSIONS)]);
   assert.deepEqual(permissionsOf(await renderKustomize()), { cluster, namespace });
-  assert.deepEqual(permissionsOf(await renderChart()), { cluster, namespace });
+  assert.deepEqual(permissionsOf(await renderChart()), { cluster: secure, namespace });
+  assert.deepEqual(permissionsOf(await renderChart({ set: ["metrics.secure=false"] })), {
+    cluster,
+    namespace,
+  });
   assert.deepEqual(permissionsOf(await renderKustomize([LEGACY_COMPONENT])), { cluster: legacy, namespace });
   assert.deepEqual(
-    permissionsOf(await renderChart({ set: [`featureGates.${ALLOW_SECRET_STORE_KUBECONFIG}=false`] })),
+    permissionsOf(
+      await renderChart({
+        set: [`featureGates.${ALLOW_SECRET_STORE_KUBECONFIG}=false`, "metrics.secure=false"],
+      }),
+    ),
     { cluster: legacy, namespace },
   );
   // The gate as CloudTTY v0.5 spelled it, overridden by the new key: the new key wins.
@@ -201,6 +212,7 @@ Deno.test("the ClusterRole and Role grant exactly the listed permissions, in kus
         set: [
           `image.featureGates.${ALLOW_SECRET_STORE_KUBECONFIG}=false`,
           `featureGates.${ALLOW_SECRET_STORE_KUBECONFIG}=true`,
+          "metrics.secure=false",
         ],
       }),
     ),
@@ -300,8 +312,10 @@ function checkDeployment(objs: readonly Manifest[], what: string): Options {
     );
   }
 
-  // Names that flags and other objects must agree on.
-  const role = flatten(rulesOf(single(objs, "Role")));
+  // Names that flags and other objects must agree on. With watchNamespace a second Role holds the shell rights.
+  const role = flatten(
+    rulesOf(single(objs.filter((o) => o.metadata.namespace === DEPLOY_NAMESPACE), "Role")),
+  );
   assert.ok(
     role.has(`get coordination.k8s.io/leases:${opts.leaderElection.resourceName}`),
     `${what}: Lease name`,
@@ -313,7 +327,9 @@ function checkDeployment(objs: readonly Manifest[], what: string): Options {
     `${what}: template ConfigMap`,
   );
   assert.equal(opts.jobTemplateKey, JOB_TEMPLATE_KEY, what);
-  const clusterRole = flatten(rulesOf(single(withoutMetricsReader(objs), "ClusterRole")));
+  const clusterRole = flatten(
+    withoutMetricsReader(objs).filter((o) => o.kind === "ClusterRole" || o.kind === "Role").flatMap(rulesOf),
+  );
   assert.ok(
     clusterRole.has(`bind rbac.authorization.k8s.io/clusterroles:${opts.kubeconfigClusterRole}`),
     `${what}: bind on --kubeconfig-clusterrole`,

@@ -100,3 +100,73 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* The operator's rules on namespaced resources: in a ClusterRole, or a Role in watchNamespace. */}}
+{{- define "cloudshell-operator.namespacedRules" -}}
+- apiGroups: ["cloudshell.cloudtty.io"]
+  resources: ["cloudshells"]
+  verbs: ["list", "watch", "patch", "delete"]
+- apiGroups: ["cloudshell.cloudtty.io"]
+  resources: ["cloudshells/status"]
+  verbs: ["patch"]
+- apiGroups: ["cloudshell.cloudtty.io"]
+  resources: ["cloudshells/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["list", "watch", "get", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list", "watch"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["list", "watch", "get", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["create"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["list", "watch", "create", "get"]
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get", "create"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["rolebindings"]
+  verbs: ["get", "create"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["clusterroles"]
+  verbs: ["bind"]
+  resourceNames: [{{ .Values.kubeconfigClusterRole | quote }}]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["ingresses"]
+  verbs: ["get", "create", "update", "delete"]
+- apiGroups: ["networking.istio.io"]
+  resources: ["virtualservices"]
+  verbs: ["get", "list", "create", "update", "delete"]
+{{- end -}}
+
+{{/* Pull secrets of the terminal pods: global.imagePullSecrets and cloudshell.imagePullSecrets, as names. */}}
+{{- define "cloudshell-operator.terminalPullSecrets" -}}
+{{- $names := list -}}
+{{- range concat (.Values.global.imagePullSecrets | default list) ((.Values.cloudshell).imagePullSecrets | default list) -}}
+{{- if kindIs "map" . -}}
+{{- $names = append $names .name -}}
+{{- else -}}
+{{- $names = append $names . -}}
+{{- end -}}
+{{- end -}}
+{{- join "," (uniq $names) -}}
+{{- end -}}
+
+{{/* Values the chart refuses: CloudTTY's worker pool sizes other than its defaults. */}}
+{{- define "cloudshell-operator.validate" -}}
+{{- range $key, $default := dict "coreWorkerLimit" 5 "maxWorkerLimit" 10 -}}
+{{- $value := index $.Values $key -}}
+{{- if and (not (kindIs "invalid" $value)) (ne (toString $value) (toString $default)) -}}
+{{- fail (printf "%s=%v: this operator has no worker pool (each CloudShell gets its own Job, started on demand); remove %s, or set `workers` for how many CloudShells are reconciled at once" $key $value $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
