@@ -13,6 +13,7 @@ import {
   Resources,
 } from "../../controller/kube/mod.ts";
 import { eventually } from "../harness/cluster.ts";
+import { kubectl, type RunResult } from "../harness/commands.ts";
 import { createCloudShell, type OperatorProcess } from "./_operator.ts";
 
 /** A core/v1 Event, as far as the tests read it. */
@@ -121,12 +122,27 @@ export function commandsAfter(markdown: string, marker: string): string[] {
     .filter((line) => line && !line.startsWith("#"));
 }
 
+/** The columns of `kubectl get cloudshells`, as deploy/crd.yaml declares them. */
+export const CLOUDSHELL_COLUMNS = ["NAME", "READY", "REASON", "COMMAND", "TYPE", "URL", "PHASE", "AGE"];
+
+/**
+ * `kubectl get cloudshells` in `namespace`, its header checked against {@linkcode CLOUDSHELL_COLUMNS}: each
+ * row's words by the shell's name. Words are split at spaces, so an empty cell (no URL yet) is left out.
+ */
+export async function cloudShellRows(kubeconfig: string, namespace: string): Promise<Map<string, string[]>> {
+  const table = await kubectl(kubeconfig, ["get", "cloudshells", "-n", namespace]);
+  assert.equal(table.code, 0, table.stderr);
+  const [header, ...rows] = table.stdout.trim().split("\n").map((line) => line.split(/\s+/));
+  assert.deepEqual(header, CLOUDSHELL_COLUMNS);
+  return new Map(rows.map((row) => [row[0], row]));
+}
+
 /** Sleeps. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export { kubectl, type RunResult as KubectlResult } from "../harness/commands.ts";
+export { kubectl, type RunResult as KubectlResult };
 
 export { installVirtualServiceCrd } from "../_fixtures/istio.ts";
 

@@ -16,7 +16,13 @@ import {
   readyCondition,
   waitForCloudShell,
 } from "./_operator.ts";
-import { assertQuiet, eventsAbout, installVirtualServiceCrd, kubectl, ownedNames } from "./_support.ts";
+import {
+  assertQuiet,
+  cloudShellRows,
+  eventsAbout,
+  installVirtualServiceCrd,
+  ownedNames,
+} from "./_support.ts";
 
 /** One bad spec: the reason it must get, a fragment of the message, and a merge patch that fixes it. */
 interface BadCase {
@@ -192,23 +198,11 @@ Deno.test("bad specs get Ready=False with a reason and one Warning Event, create
     assert.equal(cs.status?.accessUrl ?? "", "", `${c.name} has no URL`);
   }
   // What `kubectl get` shows of them: not ready, why, the defaults applied, no URL, Pending.
-  const table = await kubectl(cluster.kubeconfigPath, ["get", "cloudshells", "-n", ns]);
-  assert.equal(table.code, 0, table.stderr);
-  const [header, ...rows] = table.stdout.trim().split("\n");
-  assert.deepEqual(header.split(/\s+/), [
-    "NAME",
-    "READY",
-    "REASON",
-    "COMMAND",
-    "TYPE",
-    "URL",
-    "PHASE",
-    "AGE",
-  ]);
+  const rows = await cloudShellRows(cluster.kubeconfigPath, ns);
   for (const c of CASES) {
-    const row = rows.find((r) => r.startsWith(`${c.name} `))?.split(/\s+/);
+    const row = rows.get(c.name);
     const mode = (c.spec.exposureMode as string | undefined) ?? "NodePort";
-    assert.deepEqual(row?.slice(0, 6), [c.name, "False", c.reason, "bash", mode, "Pending"], rows.join("\n"));
+    assert.deepEqual(row?.slice(0, 6), [c.name, "False", c.reason, "bash", mode, "Pending"]);
   }
   // Events are sent in the background: wait for all of them before checking the operator is idle.
   const eventsOf = async (c: BadCase) =>

@@ -10,7 +10,6 @@ import { DEFAULT_JOB_TEMPLATE_TEXT } from "../../controller/cloudshell/template/
 import type { KubeObject } from "../../controller/kube/mod.ts";
 import { Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
-import { kubectl } from "../harness/commands.ts";
 import {
   createCloudShell,
   installCrd,
@@ -19,6 +18,7 @@ import {
   waitForCloudShell,
   waitForGone,
 } from "./_operator.ts";
+import { cloudShellRows } from "./_support.ts";
 
 type Svc = KubeObject & { spec: { type: string; clusterIP: string; ports: { nodePort?: number }[] } };
 type PodLike = KubeObject & { status?: { phase?: string } };
@@ -72,10 +72,7 @@ Deno.test("a ClusterIP CloudShell's URL is the Service's cluster IP and port 768
   // kubectl's columns: readiness and why, and the command and exposure with the defaults applied.
   await createCloudShell(cluster.client, ns, "defaults", {});
   const defaults = await waitForCloudShell(cluster.client, ns, "defaults", "Ready", isReady);
-  const table = await kubectl(cluster.kubeconfigPath, ["get", "cloudshells", "-n", ns]);
-  assert.equal(table.code, 0, table.stderr);
-  const [header, ...rows] = table.stdout.trim().split("\n").map((line) => line.split(/\s+/));
-  assert.deepEqual(header, ["NAME", "READY", "REASON", "COMMAND", "TYPE", "URL", "PHASE", "AGE"]);
+  const rows = [...(await cloudShellRows(cluster.kubeconfigPath, ns)).values()];
   assert.deepEqual(rows.map((row) => row.slice(0, 7)), [
     ["cip", "True", "TerminalReady", "bash", "ClusterIP", cs.status!.accessUrl!, "Ready"],
     ["defaults", "True", "TerminalReady", "bash", "NodePort", defaults.status!.accessUrl!, "Ready"],

@@ -19,6 +19,7 @@ import {
   waitForGone,
 } from "./_operator.ts";
 import {
+  cloudShellRows,
   eventsAbout,
   installVirtualServiceCrd,
   kubectl,
@@ -350,20 +351,7 @@ Deno.test("CloudTTY's samples and README manifests apply with --validate=strict 
   assert.equal(nginx.spec?.configmapName, "my-kubeconfig");
 
   // kubectl's columns, as CloudTTY users read them (without upstream's always-empty USER).
-  const table = await kc(["get", "cloudshells", "-n", ns]);
-  assert.equal(table.code, 0, table.stderr);
-  const [header, ...rows] = table.stdout.trim().split("\n");
-  assert.deepEqual(header.split(/\s+/), [
-    "NAME",
-    "READY",
-    "REASON",
-    "COMMAND",
-    "TYPE",
-    "URL",
-    "PHASE",
-    "AGE",
-  ]);
-  const nginxRow = rows.find((r) => r.startsWith("nginx-demo "))?.split(/\s+/);
+  const nginxRow = (await cloudShellRows(cluster.kubeconfigPath, ns)).get("nginx-demo");
   assert.deepEqual(nginxRow?.slice(0, 7), [
     "nginx-demo",
     "True",
