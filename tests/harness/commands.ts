@@ -80,3 +80,63 @@ function isExecutableFile(path: string): boolean {
     return false;
   }
 }
+
+/** A running `kubectl port-forward`; dispose of it to end it. */
+export interface PortForwardProcess extends AsyncDisposable {
+  /** The local port kubectl listens on (127.0.0.1). */
+  localPort: number;
+}
+
+/**
+ * Starts `kubectl port-forward <args> :<remotePort>` (a free local port on 127.0.0.1) and resolves once
+ * kubectl says where it listens; rejects with kubectl's error output if it exits first.
+ */
+export async function kubectlPortForward(
+  kubeconfig: string,
+  args: string[],
+  remotePort: number,
+): Promise<PortForwardProcess> {
+  const child = new Deno.Command(`${await controlPlaneBinaries()}/kubectl`, {
+    args: [`--kubeconfig=${kubeconfig}`, "port-forward", "--address=127.0.0.1", ...args, `:${remotePort}`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`kubectl port-forward exited: ${await stderr}`);
+      seen += value;
+      const match = /Forwarding from 127\.0\.0\.1:(\d+) ->/.exec(seen);
+      if (match) {
+        // Keep reading so kubectl never blocks on a full pipe.
+        (async () => {
+          while (!(await reader.read()).done);
+        })().catch(() => {});
+        return {
+          localPort: Number(match[1]),
+          async [Symbol.asyncDispose]() {
+            try {
+              child.kill("SIGTERM");
+            } catch {
+              // Already exited.
+            }
+            await child.status;
+            await stderr.catch(() => {});
+          },
+        };
+      }
+    }
+  } catch (err) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await child.status;
+    throw err;
+  }
+}

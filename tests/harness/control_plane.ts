@@ -35,7 +35,8 @@ export interface ControlPlaneOptions {
   verbose?: boolean;
   /**
    * Run the pods for real with the kubelet stand-in (tests/harness/kubelet) instead of letting kwok
-   * fake their lifecycle; kwok then serves `kubectl exec` and `kubectl logs` for them.
+   * fake their lifecycle; kwok then serves `kubectl exec`, `kubectl logs` and `kubectl port-forward` for
+   * them.
    */
   kubelet?: boolean;
   /**
@@ -238,10 +239,11 @@ export class ControlPlane implements AsyncDisposable {
         `--node-ip=${nodeIp}`,
         "--cidr=10.244.0.1/16",
         "--node-lease-duration-seconds=40",
-        // kwok's kubelet API (exec, logs) on the node's own loopback address, named in the Node's status.
+        // kwok's kubelet API (exec, logs, port-forward) on the node's own loopback address, named in the
+        // Node's status.
         `--server-address=${nodeIp}:${kwokPort}`,
         `--node-port=${kwokPort}`,
-        ...(opts.kubelet ? ["--enable-crds=Exec,Logs"] : []),
+        ...(opts.kubelet ? ["--enable-crds=Exec,Logs,PortForward"] : []),
       ]);
       if (opts.kubelet) await applyKwokCrds(probe);
       await Promise.all(
@@ -447,7 +449,10 @@ async function kwokStages(kubelet: boolean): Promise<string> {
     .join("---\n");
 }
 
-/** Installs kwok's Exec and Logs CRDs (before kwok starts, which watches them) and waits until they serve. */
+/**
+ * Installs kwok's Exec, Logs and PortForward CRDs (before kwok starts, which watches them) and waits until
+ * they serve.
+ */
 async function applyKwokCrds(client: KubeClient): Promise<void> {
   const text = await Deno.readTextFile(new URL("./kubelet/kwok_crds.yaml", import.meta.url));
   const crds = parseAllDocuments(text).map((d) => d.toJS() as KubeObject).filter(Boolean);

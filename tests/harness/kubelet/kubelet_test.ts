@@ -2,13 +2,13 @@
  * The kubelet stand-in on its own, with plain pods: what a container sees
  * (environment, volumes, a bound token with the projection's audience and
  * expiry, its hostname, an empty network), its exit code in the pod status,
- * `kubectl logs` through kwok, and deletion with SIGKILL after the grace
- * period.
+ * `kubectl logs` and `kubectl port-forward` through kwok, and deletion with
+ * SIGKILL after the grace period.
  */
 import assert from "node:assert/strict";
 import { type KubeObject, Resources } from "../../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../cluster.ts";
-import { kubectl } from "../commands.ts";
+import { kubectl, kubectlPortForward } from "../commands.ts";
 
 interface PodStatus extends KubeObject {
   status?: {
@@ -128,6 +128,41 @@ Deno.test("kubelet stand-in: a pod's environment, volumes, token, exit code, log
       assert.equal(claims.exp - claims.iat, 900);
       assert.equal(claims["kubernetes.io"].pod.name, "probe");
       assert.equal(claims["kubernetes.io"].serviceaccount.name, "worker");
+    },
+  );
+
+  await t.step(
+    "kubectl port-forward reaches a declared port of a pod, by pod and through its Service",
+    async () => {
+      await client.create(Resources.pods, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "web", namespace: ns, labels: { app: "web" } },
+        spec: {
+          containers: [{
+            name: "main",
+            image: "python",
+            command: ["sh", "-c", "echo served-from-the-pod >index.html && exec python3 -m http.server 8080"],
+            ports: [{ name: "http", containerPort: 8080 }],
+            readinessProbe: { tcpSocket: { port: "http" } },
+          }],
+        },
+      } as KubeObject);
+      await client.create(Resources.services, {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web", namespace: ns },
+        spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] },
+      } as KubeObject);
+      await eventually("pod web to be Ready", async () => {
+        const pod = await podStatus("web");
+        return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+      });
+      for (const [target, port] of [["pod/web", 8080], ["svc/web", 80]] as const) {
+        await using forward = await kubectlPortForward(cluster.kubeconfigPath, ["-n", ns, target], port);
+        const res = await fetch(`http://127.0.0.1:${forward.localPort}/index.html`);
+        assert.equal(await res.text(), "served-from-the-pod\n", target);
+      }
     },
   );
 

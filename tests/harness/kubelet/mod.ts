@@ -6,8 +6,8 @@
  * is being deleted it stops the container within the grace period and then
  * removes the pod, as a kubelet does; NodePort Services are served on the
  * node's loopback address (node_ports.ts). kwok keeps the nodes alive and
- * serves `kubectl exec` and `kubectl logs` from the files the stand-in
- * registers with it; no kwok Stage touches pods on such a control plane.
+ * serves `kubectl exec`, `kubectl logs` and `kubectl port-forward` from what the
+ * stand-in registers with it; no kwok Stage touches pods on such a control plane.
  *
  * Opt-in per control plane: `ControlPlane.start({ kubelet: true })`.
  */

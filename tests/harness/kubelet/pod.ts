@@ -9,6 +9,7 @@ import { isNotFound, type KubeClient, Resources } from "../../../controller/kube
 import { spawnGuarded } from "../process.ts";
 import { ContainerConfigError, containerEnv, expand } from "./env.ts";
 import { MissingObject, type PodObjects } from "./objects.ts";
+import { PodPortForwards } from "./port_forwards.ts";
 import { dialPod, serve, splice } from "./tunnel.ts";
 import type { Container, Pod, Probe } from "./types.ts";
 import { PodVolumes } from "./volumes.ts";
@@ -16,7 +17,7 @@ import { PodVolumes } from "./volumes.ts";
 const SANDBOX = new URL("./sandbox.sh", import.meta.url).pathname;
 const BRIDGE = new URL("./netns_bridge.ts", import.meta.url).pathname;
 
-/** kwok's per-pod logs and exec objects (enabled with --enable-crds=Logs,Exec). */
+/** kwok's per-pod logs, exec and port-forward objects (enabled with --enable-crds=Logs,Exec,PortForward). */
 export const KwokLogs = {
   group: "kwok.x-k8s.io",
   version: "v1alpha1",
@@ -25,6 +26,7 @@ export const KwokLogs = {
   namespaced: true,
 } as const;
 export const KwokExec = { ...KwokLogs, plural: "execs", kind: "Exec" } as const;
+export const KwokPortForward = { ...KwokLogs, plural: "portforwards", kind: "PortForward" } as const;
 
 /** What every pod shares: the API server, the node, the programs. */
 export interface PodHost {
@@ -50,6 +52,7 @@ export class PodSandbox {
   readonly #stopped = new AbortController();
   #volumes: PodVolumes | undefined;
   #apiListener: Deno.Listener | undefined;
+  #portForwards: PodPortForwards | undefined;
   #unsharePid: number | undefined;
   #exit: Promise<number> | undefined;
   #ready = false;
@@ -193,6 +196,12 @@ export class PodSandbox {
       splice(conn, await Deno.connect({ hostname: "127.0.0.1", port: apiPort }));
     });
 
+    this.#portForwards = new PodPortForwards(
+      nodeIp,
+      (container.ports ?? []).map((p) => p.containerPort),
+      (port) => this.dial(port),
+    );
+
     if (this.#stopped.signal.aborted) return this.#cleanup();
     const { child, pid } = await spawnGuarded("unshare", [
       "--mount",
@@ -317,7 +326,10 @@ export class PodSandbox {
     for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(`${this.#dir}/${name}`, text);
   }
 
-  /** Tells kwok where this pod's log is and where `kubectl exec` commands run (on the host, in the pod's home). */
+  /**
+   * Tells kwok where this pod's log is, where `kubectl exec` commands run (on the host, in the pod's home)
+   * and where `kubectl port-forward` streams go (the pod's port listeners).
+   */
   async #registerWithKwok(
     container: Container,
     logFile: string,
@@ -342,6 +354,7 @@ export class PodSandbox {
     const objects = [
       [KwokLogs, { spec: { logs: [{ containers: [container.name], logsFile: logFile, follow: true }] } }],
       [KwokExec, { spec: { execs: [{ containers: [container.name], local: { workDir: home, envs } }] } }],
+      [KwokPortForward, { spec: { forwards: this.#portForwards?.forwards ?? [] } }],
     ] as const;
     for (const [type, body] of objects) {
       await this.#host.client.create(type, {
@@ -395,6 +408,7 @@ export class PodSandbox {
 
   #cleanup(): void {
     this.#volumes?.[Symbol.dispose]();
+    this.#portForwards?.close();
     try {
       this.#apiListener?.close();
     } catch {
