@@ -42,6 +42,11 @@ export interface LoadOptions {
   readFile?: ReadFile;
   /** Runs an exec credential plugin; defaults to `Deno.Command`. */
   runPlugin?: RunPlugin;
+  /**
+   * kubectl's order (client-go's deferred loading): `~/.kube/config`, when it exists, before the in-cluster
+   * service account. The default is controller-runtime's, which puts the service account first.
+   */
+  kubectlOrder?: boolean;
 }
 
 /** Who to act as (`as`, `as-uid`, `as-groups`, `as-user-extra`): sent as Impersonate-* headers. */
@@ -85,14 +90,16 @@ export async function loadClusterConnection(opts: LoadOptions): Promise<ClusterC
   const cwd = opts.cwd ?? Deno.cwd();
   let conn: ClusterConnection;
   const envList = opts.env.KUBECONFIG ? splitKubeconfigList(opts.env.KUBECONFIG) : [];
+  const home = opts.env.HOME ? `${opts.env.HOME}/.kube/config` : undefined;
+  const homeFirst = opts.kubectlOrder && home !== undefined && await read(home).then(() => true, () => false);
   if (opts.kubeconfigPath) {
     conn = await fromKubeconfig({ explicitPath: opts.kubeconfigPath, cwd }, opts, read);
   } else if (envList.length > 0) {
     conn = await fromKubeconfig({ precedence: envList, cwd }, opts, read);
-  } else if (opts.env.KUBERNETES_SERVICE_HOST && opts.env.KUBERNETES_SERVICE_PORT) {
+  } else if (opts.env.KUBERNETES_SERVICE_HOST && opts.env.KUBERNETES_SERVICE_PORT && !homeFirst) {
     conn = await inCluster(opts.env.KUBERNETES_SERVICE_HOST, opts.env.KUBERNETES_SERVICE_PORT, read);
-  } else if (opts.env.HOME) {
-    conn = await fromKubeconfig({ precedence: [`${opts.env.HOME}/.kube/config`], cwd }, opts, read);
+  } else if (home) {
+    conn = await fromKubeconfig({ precedence: [home], cwd }, opts, read);
   } else {
     throw new KubeconfigError("No kubeconfig found: pass --kubeconfig, set KUBECONFIG, or run in a cluster");
   }

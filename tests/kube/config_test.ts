@@ -58,6 +58,17 @@ Deno.test("--kubeconfig, then KUBECONFIG, then in-cluster, then ~/.kube/config",
     "https://master:6443",
   );
   await assert.rejects(server({ env: {} }), /No kubeconfig found/);
+
+  // kubectl's order (the plugin's): ~/.kube/config, when it exists, before the service account.
+  assert.equal(await server({ env: inCluster, kubectlOrder: true }), "https://home");
+  assert.equal(
+    await server({ env: { ...inCluster, HOME: "/nobody" }, kubectlOrder: true }),
+    "https://10.96.0.1:443",
+  );
+  assert.equal(
+    await server({ env: { KUBECONFIG: "/env", ...inCluster }, kubectlOrder: true }),
+    "https://env",
+  );
 });
 
 Deno.test("each honoured field becomes part of the connection", async () => {
