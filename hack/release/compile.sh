@@ -4,6 +4,9 @@
 # when this machine can run it, and packs it with the README and LICENSE into
 # dist/cloudshell-operator-<version>-<target>.tar.gz (.zip for Windows). The release workflow runs it once
 # per target, each on a runner of that platform, with REQUIRE_NATIVE=1 so an unchecked binary fails the job.
+# Then the kubectl plugin the same way (deno.json's `compile-plugin` task), packed with its page (as README.md)
+# and LICENSE into dist/kubectl-cloudshell-<version>-<target>.tar.gz, the archive the krew manifest
+# (hack/release/krew.ts) points at.
 #
 #   bash hack/release/compile.sh x86_64-unknown-linux-gnu 0.1.0
 # Needs deno on PATH (toolchain/), and internet for denort unless DENORT_BIN names it.
@@ -54,3 +57,27 @@ else
   tar -C dist -czf "dist/$name.tar.gz" "$name"
 fi
 rm -rf "$stage"
+
+# The kubectl plugin: its task's flags, its --version checked where it runs, its own archive.
+plugin="kubectl-cloudshell-$version-$target"
+pstage="dist/$plugin"
+rm -rf "$pstage" && mkdir -p "$pstage"
+pflags=()
+while IFS= read -r flag; do pflags+=("${flag%$'\r'}"); done < <(deno eval --quiet '
+  const task = JSON.parse(Deno.readTextFileSync("deno.json")).tasks["compile-plugin"].split(/\s+/);
+  for (const a of task.slice(2)) if (!a.startsWith("--output") && a !== "plugin/main.ts") console.log(a);')
+[ "${#pflags[@]}" -gt 0 ] || { echo "compile: no flags read from deno.json's compile-plugin task" >&2; exit 1; }
+deno compile "${pflags[@]}" --target "$target" --output "$pstage/kubectl-cloudshell$exe" plugin/main.ts
+if [ "$host" = "$target" ]; then
+  printed=$("$pstage/kubectl-cloudshell$exe" --version | tr -d '\r')
+  [ "$printed" = "$version" ] || { echo "compile: the plugin says \"$printed\", expected \"$version\"" >&2; exit 1; }
+  echo "compile: $target kubectl-cloudshell prints --version $printed" >&2
+fi
+cp docs/kubectl-plugin.md "$pstage/README.md"
+cp LICENSE "$pstage/"
+if [ -n "$exe" ]; then
+  (cd dist && 7z a -tzip -bso0 "$plugin.zip" "$plugin")
+else
+  tar -C dist -czf "dist/$plugin.tar.gz" "$plugin"
+fi
+rm -rf "$pstage"

@@ -10,7 +10,7 @@ import { REPO } from "./_release.ts";
 
 Deno.test({
   name:
-    "compile.sh builds this machine's target, checks its --version and packs it with the README and LICENSE",
+    "compile.sh builds this machine's target, checks both binaries' --version and packs each with its page and LICENSE",
   ignore: !Deno.env.get("DENORT_BIN"),
   async fn() {
     const version = denoConfig.version;
@@ -34,6 +34,19 @@ Deno.test({
       `${name}/cloudshell-operator`,
     ]);
     await Deno.remove(archive);
+    const pluginName = `kubectl-cloudshell-${version}-${target}`;
+    const pluginListing = await run("tar", ["-tzf", `${REPO}dist/${pluginName}.tar.gz`]);
+    assert.deepEqual(pluginListing.stdout.trim().split("\n").sort(), [
+      `${pluginName}/`,
+      `${pluginName}/LICENSE`,
+      `${pluginName}/README.md`,
+      `${pluginName}/kubectl-cloudshell`,
+    ]);
+    assert.match(
+      built.stderr,
+      new RegExp(`kubectl-cloudshell prints --version ${version.replaceAll(".", "\\.")}`),
+    );
+    await Deno.remove(`${REPO}dist/${pluginName}.tar.gz`);
 
     // A version the binary does not print fails the build.
     const wrong = await run("bash", [`${REPO}hack/release/compile.sh`, target, "9.9.9"]);
