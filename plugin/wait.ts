@@ -30,15 +30,18 @@ export async function waitForReady(
 ): Promise<CloudShell> {
   const started = Date.now();
   let lastLine = "";
+  let lastState = "";
   let lastPrinted = 0;
-  const say = (line: string, done = false) => {
+  /** `state` is the line without the time: a new state is printed at once, the same one every 10 s. */
+  const say = (line: string, state: string) => {
     if (progress.isTerminal) {
-      progress.write(`\r\x1b[K${line}${done ? "\n" : ""}`);
-    } else if (line !== lastLine || Date.now() - lastPrinted >= REPEAT_MS || done) {
+      progress.write(`\r\x1b[K${line}`);
+    } else if (state !== lastState || Date.now() - lastPrinted >= REPEAT_MS) {
       progress.write(`${line}\n`);
       lastPrinted = Date.now();
     }
     lastLine = line;
+    lastState = state;
   };
   const elapsed = () => `${Math.floor((Date.now() - started) / 1000)}s`;
   while (true) {
@@ -58,7 +61,11 @@ export async function waitForReady(
     }
     const state = readiness(cs);
     if (state.state === "ready") {
-      if (lastLine) say(`cloudshell/${name}: Ready after ${elapsed()}`, true);
+      if (lastLine) {
+        progress.write(
+          `${progress.isTerminal ? "\r\x1b[K" : ""}cloudshell/${name}: Ready after ${elapsed()}\n`,
+        );
+      }
       return cs;
     }
     if (state.state === "failed") {
@@ -79,7 +86,8 @@ export async function waitForReady(
     const hint = state.reason === "NoStatus" && Date.now() - started > 15_000
       ? " (is the cloudshell operator running and watching this namespace?)"
       : "";
-    say(`Waiting for cloudshell/${name} to be Ready: ${state.message} [${state.reason}] ${elapsed()}${hint}`);
+    const waiting = `Waiting for cloudshell/${name} to be Ready: ${state.message} [${state.reason}]`;
+    say(`${waiting} ${elapsed()}${hint}`, waiting + hint);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
