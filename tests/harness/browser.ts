@@ -24,6 +24,11 @@ export interface TerminalPagePlan {
   viewport?: { width: number; height: number };
   /** `user:password` for a terminal behind a login (given to the browser as HTTP credentials). */
   credential?: string;
+  /**
+   * Headers sent with every request, the WebSocket handshake's too: what a proxy in front of the terminal
+   * adds (an `Authorization` it holds), so the browser never meets the login prompt.
+   */
+  headers?: Record<string, string>;
   timeoutMs?: number;
 }
 

@@ -5,7 +5,7 @@
 //
 // Input, as JSON on stdin (stdin, so a credential never shows in argv):
 //   { url, chromium, screenshot?, steps?: [{ type: line, expect?: text }], credential?: "user:password",
-//     viewport?: { width, height }, timeoutMs? }
+//     headers?: { name: value }, viewport?: { width, height }, timeoutMs? }
 // Each step types its line and Enter, then waits until the terminal shows `expect` (one more
 // time than before the step), so the next line is typed only when the last command is done.
 // Output, as JSON on stdout: { lines: [terminal rows], title }.
@@ -67,6 +67,7 @@ async function main() {
     args: FLAGS,
     viewport: plan.viewport ?? { width: 1000, height: 560 },
     httpCredentials: plan.credential ? { username, password: rest.join(":") } : undefined,
+    extraHTTPHeaders: plan.headers,
   });
   try {
     const page = context.pages()[0] ?? await context.newPage();
