@@ -2,8 +2,8 @@
  * Product gauges of the CloudShells in the informer cache, computed at scrape time (no bookkeeping on the
  * hot path; one pass over the cache per scrape):
  *
- * - `cloudshell_shells{phase}`: shells by `status.phase`; `None` for a shell without one yet (new, or
- *   refused before its first Job).
+ * - `cloudshell_shells{phase}`: shells by `status.phase`; `None` for a shell without one yet (not
+ *   reconciled yet).
  * - `cloudshell_shells_ready{status,reason}`: shells by their Ready condition's status and reason
  *   (`Unknown`/`None` without one).
  * - `cloudshell_shell_not_ready_longest_seconds`: how long the longest-waiting shell that has not ended
