@@ -3,7 +3,7 @@
  * publishes each of them in its OpenAPI v3 document, which is what kubectl explain reads.
  */
 import assert from "node:assert/strict";
-import { testCluster } from "../harness/cluster.ts";
+import { eventually, testCluster } from "../harness/cluster.ts";
 import { installCrd } from "./_operator.ts";
 import { kubectl } from "./_support.ts";
 
@@ -33,17 +33,30 @@ Deno.test("kubectl explain describes every CloudShell field, including those Clo
   await using cluster = await testCluster();
   await installCrd(cluster.client);
 
-  const doc = await kubectl(cluster.kubeconfigPath, [
-    "get",
-    "--raw",
-    "/openapi/v3/apis/cloudshell.cloudtty.io/v1alpha1",
-  ]);
-  assert.equal(doc.code, 0, doc.stderr);
-  const schemas = (JSON.parse(doc.stdout) as { components: { schemas: Record<string, OpenApiNode> } })
-    .components.schemas;
-  const cloudShell = Object.entries(schemas).find(([name]) => name.endsWith(".v1alpha1.CloudShell"))?.[1];
-  assert.ok(cloudShell, `the CloudShell schema is published: ${Object.keys(schemas).join(", ")}`);
-  assert.deepEqual(undescribed(cloudShell, "cloudshell"), []);
+  // The API server publishes a CRD's OpenAPI some time after the CRD is Established, and republishes it
+  // after an update: wait for a document in which the CloudShell schema is described.
+  let missing: string[] = [];
+  await eventually(
+    "the CloudShell schema to be published with its descriptions",
+    async () => {
+      const doc = await kubectl(cluster.kubeconfigPath, [
+        "get",
+        "--raw",
+        "/openapi/v3/apis/cloudshell.cloudtty.io/v1alpha1",
+      ]);
+      if (doc.code !== 0) throw new Error(doc.stderr);
+      const schemas = (JSON.parse(doc.stdout) as { components: { schemas: Record<string, OpenApiNode> } })
+        .components.schemas;
+      const cloudShell = Object.entries(schemas).find(([name]) => name.endsWith(".v1alpha1.CloudShell"))?.[1];
+      if (!cloudShell) throw new Error(`no CloudShell schema among ${Object.keys(schemas).join(", ")}`);
+      missing = undescribed(cloudShell, "cloudshell");
+      return missing.length === 0;
+    },
+    60_000,
+    500,
+  ).catch((err) => {
+    throw new Error(`${err.message}; undescribed: ${missing.join(", ")}`);
+  });
 
   for (
     const field of [
