@@ -33,9 +33,10 @@ bash hack/apt.sh
 step "Building actionlint (cached after the first run)"
 actionlint=$(bash hack/actionlint/build.sh)
 
-step "Building Prometheus and promtool (cached after the first run)"
+step "Building Prometheus and promtool, fetching prometheus-operator's CRDs (cached after the first run)"
 CLOUDSHELL_PROMETHEUS_BIN=$(bash hack/prometheus/build.sh)
-export CLOUDSHELL_PROMETHEUS_BIN
+CLOUDSHELL_PROMETHEUS_OPERATOR_CRDS=$(bash hack/prometheus/operator_crds.sh)
+export CLOUDSHELL_PROMETHEUS_BIN CLOUDSHELL_PROMETHEUS_OPERATOR_CRDS
 
 step "Fetching npm dependencies"
 deno install --frozen >&2

@@ -9,14 +9,23 @@ import assert from "node:assert/strict";
 import { parse as parseYaml, stringify } from "yaml";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { type Options, parseOptions } from "../../controller/options.ts";
-import { PROMETHEUS_MISSING, promtool } from "../harness/prometheus.ts";
+import {
+  PROMETHEUS_MISSING,
+  PROMETHEUS_OPERATOR_CRDS,
+  PROMETHEUS_OPERATOR_CRDS_MISSING,
+  promtool,
+} from "../harness/prometheus.ts";
+import { testCluster } from "../harness/cluster.ts";
 import {
   CHART,
   DEPLOY_NAMESPACE,
+  dryRunApply,
   helm,
   KUBE_VERSION,
+  kubectl,
   type Manifest,
   ofKind,
+  rebase,
   renderChart,
   renderKustomize,
   REPO,
@@ -377,3 +386,48 @@ Deno.test("CloudTTY's values: terminal pod settings reach every terminal, worker
   }
   await renderChart({ set: ["coreWorkerLimit=null", "maxWorkerLimit=null"] });
 });
+
+Deno.test(
+  "ServiceMonitor, PodMonitor and PrometheusRule pass a strict server-side dry-run against prometheus-operator's CRDs",
+  { ignore: PROMETHEUS_OPERATOR_CRDS_MISSING !== undefined },
+  async () => {
+    await using cluster = await testCluster();
+    for (const crd of ["servicemonitors", "podmonitors", "prometheusrules"]) {
+      const file = `${PROMETHEUS_OPERATOR_CRDS}/monitoring.coreos.com_${crd}.yaml`;
+      const applied = await kubectl(cluster.kubeconfigPath, ["apply", "--server-side", "-f", file]);
+      assert.equal(applied.code, 0, applied.stderr);
+      const ready = await kubectl(cluster.kubeconfigPath, [
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        `crd/${crd}.monitoring.coreos.com`,
+      ]);
+      assert.equal(ready.code, 0, ready.stderr);
+    }
+    const monitoring = ["ServiceMonitor", "PodMonitor", "PrometheusRule"];
+    for (
+      const set of [
+        [],
+        ["metrics.secure=false"],
+        [
+          "metrics.podMonitor.authorization.credentials.name=token",
+          "metrics.podMonitor.authorization.credentials.key=t",
+        ],
+      ]
+    ) {
+      const objs = (await renderChart({
+        set: [
+          "metrics.serviceMonitor.enabled=true",
+          "metrics.podMonitor.enabled=true",
+          "metrics.prometheusRule.enabled=true",
+          ...set,
+        ],
+      })).filter((o) => monitoring.includes(o.kind!));
+      assert.equal(objs.length, 3);
+      const ns = await cluster.namespace("chart-monitoring");
+      const res = await dryRunApply(cluster.kubeconfigPath, rebase(objs, { namespace: ns, suffix: ns }));
+      assert.equal(res.code, 0, `${set.join(" ")}: ${res.stderr}`);
+      assert.doesNotMatch(res.stderr, /Warning/, res.stderr);
+    }
+  },
+);

@@ -26,6 +26,24 @@ export const PROMETHEUS_MISSING: string | undefined = PROMETHEUS_BIN ? undefined
   return why;
 })();
 
+/**
+ * The directory with prometheus-operator's ServiceMonitor, PodMonitor and PrometheusRule CRDs
+ * (hack/prometheus/operator_crds.sh; hack/test.sh exports CLOUDSHELL_PROMETHEUS_OPERATOR_CRDS), or undefined.
+ */
+export const PROMETHEUS_OPERATOR_CRDS: string | undefined =
+  Deno.env.get("CLOUDSHELL_PROMETHEUS_OPERATOR_CRDS") ||
+  undefined;
+
+/** Why tests of the prometheus-operator objects are ignored; undefined when they run. */
+export const PROMETHEUS_OPERATOR_CRDS_MISSING: string | undefined = PROMETHEUS_OPERATOR_CRDS
+  ? undefined
+  : (() => {
+    const why = "prometheus-operator's CRDs not found: set " +
+      "CLOUDSHELL_PROMETHEUS_OPERATOR_CRDS=$(bash hack/prometheus/operator_crds.sh)";
+    console.error(`ignored: ${why}`);
+    return why;
+  })();
+
 /** Runs promtool with `args`. */
 export async function promtool(args: string[]): Promise<{ code: number; output: string }> {
   if (!PROMETHEUS_BIN) throw new Error(PROMETHEUS_MISSING);
