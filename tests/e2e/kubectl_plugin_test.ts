@@ -354,6 +354,57 @@ Deno.test("kubectl cloudshell: create, wait, forward through the API server, typ
     assert.equal(logsShell.spec?.commandAction, "kubectl logs -f app");
   });
 
+  await t.step(
+    "a NodePort shell opens at its own URL (no forward); --no-open -o yaml; a timeout exits 3",
+    async () => {
+      const nodePort = await plugin([
+        "create",
+        "np",
+        ...asAlice,
+        "--exposure",
+        "NodePort",
+        "--no-browser",
+        "-o",
+        "json",
+      ]);
+      assert.equal(nodePort.code, 0, nodePort.stderr);
+      const session = JSON.parse(nodePort.stdout) as Session;
+      assert.equal(session.forward, null);
+      assert.match(
+        session.url,
+        new RegExp(`^http://${cluster.nodeIp!.replaceAll(".", "\\.")}:\\d+(\\?ttl=\\d+)?$`),
+      );
+      {
+        await using term = await TtydSession.connect(session.url, {
+          credential: `${session.login!.username}:${session.login!.password}`,
+        });
+        assert.equal((await term.run("echo by-node-port")).output, "by-node-port");
+      }
+      const noOpen = await plugin(["create", "quiet", ...asAlice, "--no-open", "-o", "yaml"]);
+      assert.equal(noOpen.code, 0, noOpen.stderr);
+      assert.match(noOpen.stdout, /^kind: CloudShell$/m);
+      assert.match(noOpen.stdout, /^ {2}phase: Ready$/m);
+      await plugin(["delete", "np", "quiet", ...asAlice]);
+
+      // No operator watches this namespace: nothing ever answers, and --timeout ends the wait.
+      const elsewhere = await cluster.namespace("e2e-plugin-none");
+      const late = await plugin([
+        "create",
+        "--kubeconfig",
+        cluster.kubeconfigPath,
+        "-n",
+        elsewhere,
+        "--timeout",
+        "2s",
+      ]);
+      assert.equal(late.code, 3, late.stderr);
+      assert.match(
+        late.stderr,
+        /error: cloudshell\/shell-\S+ not Ready after \ds \(--timeout\): NoStatus: waiting for the operator/,
+      );
+    },
+  );
+
   await t.step("list, extend, delete; KUBECONFIG as kubectl reads it", async () => {
     const listed = await plugin(["list", "-n", ns, "-o", "name"], { KUBECONFIG: alice });
     assert.equal(listed.code, 0, listed.stderr);
