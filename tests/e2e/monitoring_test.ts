@@ -4,7 +4,7 @@
  * once more without a token (refused), while CloudShells are created; it evaluates the chart's alerts, rendered
  * by helm with short thresholds and a one-second evaluation interval. Every query of the Grafana dashboard
  * must return data, and CloudShellNotReady must fire for a shell the test keeps from becoming Ready (a
- * Service of its name that it does not own).
+ * Service of its name that it does not own). A second test scrapes the plain-HTTP endpoint.
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
@@ -195,5 +195,34 @@ Deno.test({
       await cluster.client.delete(ClusterRoleBindings, undefined, reader.metadata.name!).catch(() => {});
       await cluster.client.delete(ClusterRoles, undefined, reader.metadata.name!).catch(() => {});
     }
+  },
+});
+
+Deno.test({
+  name: "Prometheus scrapes the operator's plain-HTTP /metrics with a static configuration",
+  ignore: PROMETHEUS_MISSING !== undefined,
+  async fn() {
+    await using cluster = await testCluster();
+    await installCrd(cluster.client);
+    const ns = await cluster.namespace("e2e-monitoring-plain");
+    await using op = await OperatorProcess.start(cluster.kubeconfigPath, ns);
+    assert.match(op.metricsUrl, /^http:\/\//);
+    const config = stringify({
+      global: { scrape_interval: "2s", scrape_timeout: "2s" },
+      scrape_configs: [{ job_name: JOB, static_configs: [{ targets: [new URL(op.metricsUrl).host] }] }],
+    });
+    await using prometheus = await PrometheusServer.start(config);
+    await createCloudShell(cluster.client, ns, "plain", {});
+    await waitForCloudShell(cluster.client, ns, "plain", "Ready", (c) => c.status?.phase === "Ready");
+    const ready = await eventually(
+      "Prometheus to see the Ready shell",
+      async () => {
+        const result = await prometheus.query(`cloudshell_shells{job="${JOB}",phase="Ready"} == 1`);
+        return result.length === 1 ? result : false;
+      },
+      30_000,
+      1000,
+    );
+    assert.equal(ready[0].metric.instance, new URL(op.metricsUrl).host);
   },
 });
