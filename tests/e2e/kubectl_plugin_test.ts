@@ -405,7 +405,7 @@ Deno.test("kubectl cloudshell: create, wait, forward through the API server, typ
     },
   );
 
-  await t.step("list, extend, delete; KUBECONFIG as kubectl reads it", async () => {
+  await t.step("list, extend, delete; KUBECONFIG and --context as kubectl reads them", async () => {
     const listed = await plugin(["list", "-n", ns, "-o", "name"], { KUBECONFIG: alice });
     assert.equal(listed.code, 0, listed.stderr);
     assert.deepEqual(
@@ -416,6 +416,21 @@ Deno.test("kubectl cloudshell: create, wait, forward through the API server, typ
         "cloudshell.cloudshell.cloudtty.io/logs-app",
       ].sort(),
     );
+    // A second file in KUBECONFIG adds a context with a namespace: --context picks it, and no -n is needed.
+    const extra = `${bobDir}/extra`;
+    await Deno.writeTextFile(
+      extra,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        contexts: [{ name: "alice-here", context: { cluster: "test", user: "alice", namespace: ns } }],
+      }),
+    );
+    const inContext = await plugin(["list", "--context", "alice-here", "-o", "name"], {
+      KUBECONFIG: `${alice}:${extra}`,
+    });
+    assert.equal(inContext.code, 0, inContext.stderr);
+    assert.equal(inContext.stdout, listed.stdout);
     const table = await plugin(["list", ...asAlice]);
     assert.match(table.stdout, /^NAME\s+READY\s+STATUS\s+MODE\s+COMMAND\s+ENDS\s+AGE\n/);
     assert.match(table.stdout, new RegExp(`${shellName}\\s+True\\s+Ready\\s+ClusterIP\\s+bash\\s+in \\d+m`));
