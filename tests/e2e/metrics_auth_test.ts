@@ -114,6 +114,17 @@ Deno.test("--metrics-secure: 401 without a token, 403 without the right, 200 wit
       );
       assert.match(allowed.body, /^cloudshell_shells\{phase="Ready"\} \d+$/m);
       assert.equal((await scrape(tokens.nobody)).status, 403, "still refused");
+      // An allowed token's decision is reused: more scrapes make no more reviews.
+      const reviews = (body: string) =>
+        Number(
+          /^rest_client_requests_total\{code="201",method="POST",resource="tokenreviews"\} (\d+)$/m.exec(body)
+            ?.[1],
+        );
+      const before = reviews((await scrape(tokens.scraper)).body);
+      for (let i = 0; i < 5; i++) await scrape(tokens.scraper);
+      const after = reviews((await scrape(tokens.scraper)).body);
+      assert.ok(before >= 1, `TokenReviews counted: ${before}`);
+      assert.equal(after, before, "scrapes within a minute reuse the decision");
     } finally {
       http.close();
     }
