@@ -194,6 +194,9 @@ async function main(): Promise<number> {
       pingIntervalSeconds: opts.terminalAccess.pingIntervalSeconds,
       pod: opts.terminalPod,
     },
+    identity: opts.terminalIdentity === "creator"
+      ? { apiServer: opts.terminalApiServer ?? connection.server }
+      : undefined,
     credentialMode: opts.terminalAccess.credential,
     networkPolicy: opts.terminalAccess.networkPolicy,
     policy: {

@@ -14,6 +14,7 @@ import { OPT_IN_ENV_SOURCES } from "./cloudshell/env_policy.ts";
 import { newFeatureGates } from "./cloudshell/features.ts";
 import { DEFAULT_INGRESS_ANNOTATIONS } from "./cloudshell/policy.ts";
 import type { TerminalPodDefaults } from "./cloudshell/template/mod.ts";
+import { TERMINAL_IDENTITIES, type TerminalIdentity } from "./cloudshell/identity.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { DurationError, parseDuration } from "./runtime/duration.ts";
 import { FeatureGateError, type FeatureGates, parseBool } from "./runtime/feature_gates.ts";
@@ -97,6 +98,10 @@ export interface Options {
   readonly terminalPod: TerminalPodDefaults;
   /** `--kubeconfig-clusterrole`. */
   readonly kubeconfigClusterRole: string;
+  /** `--terminal-identity`: who a terminal without a kubeconfig acts as. */
+  readonly terminalIdentity: TerminalIdentity;
+  /** `--terminal-api-server`: the API server as terminal pods reach it; undefined means main.ts decides. */
+  readonly terminalApiServer: string | undefined;
   /** `--allow-env-value-from`: env valueFrom sources that read other objects, allowed anyway. */
   readonly allowedEnvValueFrom: readonly string[];
   /** `--node-port-host`; undefined means the node's address. */
@@ -312,6 +317,12 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
       ["--kubeconfig-clusterrole <name>",
         "ClusterRole bound to a per-CloudShell ServiceAccount when the CloudShell gives no kubeconfig",
         "view"],
+      ["--terminal-identity <mode>",
+        "who a terminal without a kubeconfig acts as: serviceaccount (its own, bound to --kubeconfig-clusterrole), " +
+        "or creator (impersonates spec.creator; needs deploy/components/identity)", "serviceaccount"],
+      ["--terminal-api-server <url>",
+        "API server URL written into creator-mode kubeconfigs, as terminal pods reach it", "",
+        "the operator's own (in a cluster: the kubernetes Service, as for every pod)"],
       ["--allow-env-value-from <list>",
         `spec.env valueFrom sources that read other objects and are allowed anyway, comma-separated: ${
           OPT_IN_ENV_SOURCES.join(", ")}; fieldRef and resourceFieldRef are always allowed`,
@@ -463,6 +474,8 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
     cloudshellImage: image(flags.string("--cloudshell-image")),
     terminalPod: terminalPodDefaults(flags),
     kubeconfigClusterRole: clusterRoleName(flags.string("--kubeconfig-clusterrole")),
+    terminalIdentity: oneOf("--terminal-identity", flags.string("--terminal-identity"), TERMINAL_IDENTITIES),
+    terminalApiServer: httpsUrl("--terminal-api-server", flags.optional("--terminal-api-server")),
     allowedEnvValueFrom: envSources(flags.optional("--allow-env-value-from")),
     nodePortHost: host(flags.optional("--node-port-host")),
     workers: integer("--workers", flags.string("--workers"), 1, 256),
@@ -807,6 +820,20 @@ function envSources(text: string | undefined): readonly string[] {
 
 function noSpaces(flag: string, text: string | undefined, expected: string): string | undefined {
   if (text !== undefined && /\s/.test(text)) invalid(flag, text, `expected ${expected}`);
+  return text;
+}
+
+function httpsUrl(flag: string, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "https:" || url.username || url.password || /\s/.test(text)) {
+    invalid(flag, text, "expected an https:// URL such as https://kubernetes.default.svc");
+  }
   return text;
 }
 

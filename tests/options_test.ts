@@ -43,6 +43,8 @@ Deno.test("parseOptions() defaults", () => {
     cloudshellImage: "ghcr.io/cloudtty/cloudshell:v0.8.9",
     terminalPod: { imagePullPolicy: undefined, imagePullSecrets: [], nodeSelector: {}, resources: undefined },
     kubeconfigClusterRole: "view",
+    terminalIdentity: "serviceaccount",
+    terminalApiServer: undefined,
     allowedEnvValueFrom: [],
     nodePortHost: undefined,
     workers: 16,
@@ -139,6 +141,8 @@ Deno.test("parseOptions() reads each flag", async (t) => {
       "registry.local/shell@sha256:abc",
     ],
     [["--kubeconfig-clusterrole", "edit"], (o) => o.kubeconfigClusterRole, "edit"],
+    [["--terminal-identity=creator"], (o) => o.terminalIdentity, "creator"],
+    [["--terminal-api-server=https://10.0.0.1:443"], (o) => o.terminalApiServer, "https://10.0.0.1:443"],
     [
       ["--kubeconfig-clusterrole", "system:aggregate-to-view"],
       (o) => o.kubeconfigClusterRole,
@@ -305,6 +309,14 @@ Deno.test("parseOptions() rejects bad input with exit code 2, one reason line an
   const cases: [string[], string][] = [
     [["--wokers", "3"], `Unknown flag "--wokers": did you mean --workers?`],
     [["--bogus"], `Unknown flag "--bogus"`],
+    [
+      ["--terminal-identity=admin"],
+      `Invalid value "admin" for flag --terminal-identity: expected one of serviceaccount, creator`,
+    ],
+    [
+      ["--terminal-api-server=http://10.0.0.1"],
+      `Invalid value "http://10.0.0.1" for flag --terminal-api-server: expected an https:// URL such as https://kubernetes.default.svc`,
+    ],
     [["-x"], `Unknown flag "-x"`],
     [["--workers"], "Flag --workers needs a value"],
     [["--kubeconfig"], "Flag --kubeconfig needs a value"],

@@ -109,6 +109,16 @@ export interface CloudShellSpec {
   readOnly?: boolean;
   runAsUser?: string;
   serverBufferSize?: number | string;
+  /** Who created the shell, recorded at admission (deploy/admission_policy.yaml, cloudshell-creator-record). */
+  creator?: Creator;
+}
+
+/** A user as the API server authenticated them (`request.userInfo`, `kubectl auth whoami`). */
+export interface Creator {
+  username?: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
 }
 
 /**

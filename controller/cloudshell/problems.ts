@@ -26,6 +26,8 @@ const KINDS: Record<string, string> = {
   services: "Service",
   serviceaccounts: "ServiceAccount",
   rolebindings: "RoleBinding",
+  clusterroles: "ClusterRole",
+  clusterrolebindings: "ClusterRoleBinding",
   ingresses: "Ingress",
   virtualservices: "VirtualService",
   secrets: "Secret",

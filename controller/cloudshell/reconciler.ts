@@ -10,9 +10,17 @@
 import type { Lister } from "../cache/store.ts";
 import type { KubeObject } from "../kube/types.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { isConflict, isNotFound } from "../kube/errors.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
+import {
+  accessChecks,
+  describeCheck,
+  firstDenied,
+  serviceAccountUser,
+  TARGET_FORBIDDEN,
+} from "./access_review.ts";
+import { terminalTarget } from "./target.ts";
 import { keyFor } from "../kube/object_key.ts";
-import { Resources } from "../kube/resources.ts";
+import { Resources, type ResourceType } from "../kube/resources.ts";
 import { errorMessage } from "../log.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { FeatureGates } from "../runtime/feature_gates.ts";
@@ -21,6 +29,7 @@ import {
   childName,
   type CloudShell,
   CloudShells,
+  type Creator,
   CREDENTIAL_ENV,
   exposureMode,
   FINALIZER,
@@ -61,7 +70,15 @@ import {
 import { buildNetworkPolicy, type NetworkPolicySources, wantsNetworkPolicy } from "./network_policy.ts";
 import { type NodeLike, nodePortAddress } from "./node_address.ts";
 import { credentialSecretOf, hasReadyPod, type JobLike, jobOutcome, type PodLike } from "./observe.ts";
-import { ensureChild, isOwnedBy } from "./ownership.ts";
+import { ChildConflict, ensureChild, isOwnedBy } from "./ownership.ts";
+import {
+  buildImpersonationBinding,
+  buildImpersonationRole,
+  creatorProblem,
+  grantName,
+  identityKubeconfig,
+  isGrantOf,
+} from "./identity.ts";
 import { DEFAULT_POLICY, effectiveTtl, routeProblem, type TenantPolicy } from "./policy.ts";
 import { type Problem, problemFromError } from "./problems.ts";
 import { type DesiredRoute, encodeRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
@@ -84,6 +101,8 @@ interface PreparedJob {
   render(credentialSecret: string): JobLike | Problem;
   /** Where the template came from, for the log. */
   origin: string;
+  /** Identity mode: the creator the terminal acts as (the shell's ServiceAccount may impersonate them). */
+  creator?: Creator;
 }
 
 /** Operator-wide settings the reconciler applies. */
@@ -109,6 +128,12 @@ export interface ReconcilerSettings {
   networkPolicy?: NetworkPolicySources;
   /** What shells may ask for (route namespaces, Ingress annotations, TTL); default DEFAULT_POLICY. */
   policy?: TenantPolicy;
+  /**
+   * `--terminal-identity=creator`: a terminal without a kubeconfig acts as its creator (identity.ts);
+   * `apiServer` is the API server's URL as pods reach it. Absent: the shell's ServiceAccount is bound to
+   * `clusterRole`.
+   */
+  identity?: { apiServer: string };
 }
 
 /** What the reconciler reads and writes through. */
@@ -263,7 +288,17 @@ export class CloudShellReconciler implements Reconciler {
     if (!job) {
       const unchecked = await this.#admissionProblem(key, cs);
       if (unchecked) return await this.#report(cs, unchecked);
-      const prepared = this.#prepareJob(cs, ttl);
+      let creator: Creator | undefined;
+      if (this.#actsAsCreator(cs)) {
+        const refused = creatorProblem(spec.creator);
+        if (refused) return await this.#report(cs, { ...refused, retry: false });
+        creator = spec.creator;
+      }
+      const forbidden = await this.#checkTarget(cs, creator);
+      if (forbidden) return await this.#report(cs, forbidden);
+      // The grant is cluster-scoped and not owned by the shell: the finalizer goes on before the grant.
+      if (creator) cs = await this.#holdFinalizer(cs);
+      const prepared = this.#prepareJob(cs, ttl, creator);
       if ("reason" in prepared) return await this.#report(cs, prepared);
       job = await this.#createJob(cs, prepared, ctx);
     }
@@ -381,10 +416,16 @@ export class CloudShellReconciler implements Reconciler {
   }
 
   /** Renders the shell's Job, once its template and kubeconfig are there. */
-  #prepareJob(cs: CloudShell, ttl: number | undefined): PreparedJob | Problem {
+  #prepareJob(cs: CloudShell, ttl: number | undefined, creator: Creator | undefined): PreparedJob | Problem {
     const template = this.#d.templates.current();
     if (!template.ok) return { reason: Reasons.templateInvalid, message: template.reason, retry: true };
-    const kubeconfig = this.#kubeconfigSource(cs);
+    let kubeconfig = this.#kubeconfigSource(cs);
+    if (creator && kubeconfig.kind === "ServiceAccount") {
+      kubeconfig = {
+        ...kubeconfig,
+        kubeconfig: identityKubeconfig(creator, this.#d.settings.identity!.apiServer, cs.metadata.namespace!),
+      };
+    }
     const plan = credentialPlan(cs.spec ?? {}, this.#d.settings.credentialMode ?? "none");
     if ("reason" in plan) return { ...plan, retry: false };
     const login = loginFor(plan);
@@ -422,6 +463,7 @@ export class CloudShellReconciler implements Reconciler {
       login: login && { login, generated: plan.kind === "generated" },
       render: renderWith,
       origin: template.origin,
+      creator,
     };
   }
 
@@ -484,9 +526,11 @@ export class CloudShellReconciler implements Reconciler {
     if (ownAccount) await ensureServiceAccount(client, cs);
     // The fence goes up before the terminal does.
     await this.#ensureNetworkPolicy(cs);
-    let binding = ownAccount
-      ? ensureRoleBinding(client, cs, this.#d.settings.clusterRole)
-      : Promise.resolve();
+    let binding = !ownAccount
+      ? Promise.resolve()
+      : prepared.creator
+      ? this.#ensureGrant(cs, prepared.creator)
+      : ensureRoleBinding(client, cs, this.#d.settings.clusterRole);
     let credentialSecret: string | undefined;
     if (prepared.login) {
       // The login Secret comes last, right before the Job: a shell whose account or binding has a namesake
@@ -516,6 +560,107 @@ export class CloudShellReconciler implements Reconciler {
       login: credentialSecret !== undefined,
     });
     return made.value;
+  }
+
+  /** Identity mode applies to this shell: it has no kubeconfig of its own, so it gets its creator's identity. */
+  #actsAsCreator(cs: CloudShell): boolean {
+    if (!this.#d.settings.identity) return false;
+    const spec = cs.spec ?? {};
+    const source = kubeconfigSourceOf(
+      spec,
+      cs.metadata.name!,
+      this.#d.gates.enabled(ALLOW_SECRET_STORE_KUBECONFIG),
+    );
+    return source.kind === "ServiceAccount";
+  }
+
+  /**
+   * For CloudTTY's `kubectl exec` and `kubectl logs` uses, whether the terminal's identity may reach what the
+   * command names (access_review.ts); a Problem when it may not, so no terminal starts that could only print
+   * Forbidden. The identity is the creator in identity mode, else the shell's ServiceAccount, whose binding
+   * must then exist first. A shell with its own kubeconfig is not checked: its identity is not known here.
+   */
+  async #checkTarget(cs: CloudShell, creator: Creator | undefined): Promise<Problem | undefined> {
+    const ns = cs.metadata.namespace!;
+    const target = terminalTarget(cs.spec?.commandAction ?? "", ns);
+    if (!target) return undefined;
+    const source = kubeconfigSourceOf(
+      cs.spec ?? {},
+      cs.metadata.name!,
+      this.#d.gates.enabled(ALLOW_SECRET_STORE_KUBECONFIG),
+    );
+    if (source.kind !== "ServiceAccount") return undefined;
+    const checks = accessChecks(target);
+    const command = `kubectl ${target.verb} ${target.object}`;
+    if (creator) {
+      const denied = await firstDenied(this.#d.client, creator, checks);
+      if (!denied) return undefined;
+      return {
+        reason: TARGET_FORBIDDEN,
+        message: `${creator.username} may not ${describeCheck(denied)}, which \`${command}\` needs, so the ` +
+          "terminal would only print Forbidden. Ask an administrator for that right, then create the CloudShell again",
+        retry: false,
+      };
+    }
+    const client = this.#d.client;
+    await ensureServiceAccount(client, cs);
+    await ensureRoleBinding(client, cs, this.#d.settings.clusterRole);
+    const account = serviceAccountUser(ns, source.serviceAccountName);
+    let denied = await firstDenied(client, account, checks);
+    // RBAC learns of a new binding from its informer, a moment after the binding was created.
+    for (let i = 0; denied && i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      denied = await firstDenied(client, account, checks);
+    }
+    if (!denied) return undefined;
+    return {
+      reason: TARGET_FORBIDDEN,
+      message: `The terminal runs as ServiceAccount ${source.serviceAccountName}, bound to ClusterRole ` +
+        `${this.#d.settings.clusterRole} in namespace ${ns}, which may not ${describeCheck(denied)}, which ` +
+        `\`${command}\` needs. Ask an administrator for identity mode (--terminal-identity=creator: the ` +
+        "terminal acts as you, with your rights) or a --kubeconfig-clusterrole that allows it, or give the " +
+        "CloudShell a kubeconfig in spec.secretRef",
+      retry: false,
+    };
+  }
+
+  /** Adds the finalizer (if missing) and returns the shell as the API server now has it. */
+  async #holdFinalizer(cs: CloudShell): Promise<CloudShell> {
+    const finalizers = cs.metadata.finalizers ?? [];
+    if (finalizers.includes(FINALIZER)) return cs;
+    return await this.#d.client.patch<CloudShell>(CloudShells, cs.metadata.namespace, cs.metadata.name!, {
+      metadata: { resourceVersion: cs.metadata.resourceVersion, finalizers: [...finalizers, FINALIZER] },
+    }, "merge");
+  }
+
+  /**
+   * The shell's ClusterRole that may impersonate exactly its creator, bound to its ServiceAccount. Both carry
+   * the shell's UID in their name and a label; a namesake without that label is someone else's: ChildConflict.
+   */
+  async #ensureGrant(cs: CloudShell, creator: Creator): Promise<void> {
+    const ensure = async (type: ResourceType, desired: KubeObject) => {
+      try {
+        await this.#d.client.create(type, desired);
+        return;
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      const existing = await this.#d.client.get<KubeObject>(type, undefined, desired.metadata.name!);
+      if (!isGrantOf(existing, cs)) throw new ChildConflict(type.kind, "", desired.metadata.name!);
+    };
+    await ensure(Resources.clusterRoles, buildImpersonationRole(cs, creator));
+    await ensure(Resources.clusterRoleBindings, buildImpersonationBinding(cs));
+  }
+
+  /** Takes the shell's impersonation grant away (binding first); nothing to do when it is gone already. */
+  async #revokeGrant(cs: CloudShell): Promise<void> {
+    for (const type of [Resources.clusterRoleBindings, Resources.clusterRoles]) {
+      try {
+        await this.#d.client.delete(type, undefined, grantName(cs));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
   }
 
   /**
@@ -631,10 +776,12 @@ export class CloudShellReconciler implements Reconciler {
       if (old && encodeRouteRef(old) !== wantEncoded) await this.#d.routes.remove(old, backend);
     }
     if (!want) {
-      if (recorded || legacy) await this.#setRouteRecord(cs, status, undefined);
+      if (recorded || legacy) await this.#setRouteRecord(cs, status, undefined, this.#actsAsCreator(cs));
       return true;
     }
-    if (recordedEncoded !== wantEncoded || legacy) await this.#setRouteRecord(cs, status, want);
+    if (recordedEncoded !== wantEncoded || legacy) {
+      await this.#setRouteRecord(cs, status, want, this.#actsAsCreator(cs));
+    }
     // Recorded (by us, or by the previous version) and reported Ready before: the route was written then.
     const written = recordedEncoded === wantEncoded || (legacy && encodeRouteRef(legacy) === wantEncoded);
     if (written && status?.phase === "Ready") return true;
@@ -651,17 +798,19 @@ export class CloudShellReconciler implements Reconciler {
    * Records the route a shell owns in its status and keeps the finalizer in step with it: the
    * finalizer first and the record after it when a route is added, the other way round when it
    * goes. Shells without a route need no finalizer: their children go by garbage collection, so
-   * deleting them never waits on the operator. The previous version's annotation is dropped.
+   * deleting them never waits on the operator (unless `keepFinalizer`: an identity grant, which is not
+   * owned, still has to go). The previous version's annotation is dropped.
    */
   async #setRouteRecord(
     cs: CloudShell,
     status: CloudShellStatus | undefined,
     ref: RouteRef | undefined,
+    keepFinalizer = false,
   ): Promise<void> {
     const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
     const metadata = async () => {
       const finalizers = (cs.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
-      if (ref) finalizers.push(FINALIZER);
+      if (ref || (keepFinalizer && cs.metadata.finalizers?.includes(FINALIZER))) finalizers.push(FINALIZER);
       const changed = finalizers.length !== (cs.metadata.finalizers ?? []).length ||
         cs.metadata.annotations?.[ROUTE_ANNOTATION] !== undefined;
       if (!changed) return;
@@ -760,6 +909,8 @@ export class CloudShellReconciler implements Reconciler {
     if (service && isOwnedBy(service, cs)) {
       await this.#deleteIgnoringMissing(Resources.services, ns, service.metadata.name!);
     }
+    // An ended terminal keeps no right to act as its creator; the finalizer held for the grant goes below.
+    if (this.#d.settings.identity && cs.metadata.finalizers?.includes(FINALIZER)) await this.#revokeGrant(cs);
     await this.#releaseRoutes(cs);
     return {};
   }
@@ -768,6 +919,7 @@ export class CloudShellReconciler implements Reconciler {
   async #finalize(cs: CloudShell): Promise<Result> {
     if (!cs.metadata.finalizers?.includes(FINALIZER)) return {};
     const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
+    if (this.#d.settings.identity) await this.#revokeGrant(cs);
     await this.#removeRoutes(cs, routeRefsToRemove(cs, this.#currentStatus(key, cs)));
     this.#recordedRoutes.delete(key);
     const finalizers = cs.metadata.finalizers.filter((f) => f !== FINALIZER);

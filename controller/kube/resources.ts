@@ -56,6 +56,27 @@ export const Resources = {
     kind: "RoleBinding",
     namespaced: true,
   },
+  clusterRoles: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "clusterroles",
+    kind: "ClusterRole",
+    namespaced: false,
+  },
+  clusterRoleBindings: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "clusterrolebindings",
+    kind: "ClusterRoleBinding",
+    namespaced: false,
+  },
+  subjectAccessReviews: {
+    group: "authorization.k8s.io",
+    version: "v1",
+    plural: "subjectaccessreviews",
+    kind: "SubjectAccessReview",
+    namespaced: false,
+  },
   customResourceDefinitions: {
     group: "apiextensions.k8s.io",
     version: "v1",

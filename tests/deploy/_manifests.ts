@@ -16,6 +16,7 @@ export const DEPLOY = `${REPO}deploy`;
 export const CHART = `${DEPLOY}/chart`;
 /** The kustomize component that turns on CloudTTY's legacy ConfigMap kubeconfig. */
 export const LEGACY_COMPONENT = `${DEPLOY}/components/legacy-configmap-kubeconfig`;
+export const IDENTITY_COMPONENT = `${DEPLOY}/components/identity`;
 /** The namespace and object name the manifests use. */
 export const DEPLOY_NAMESPACE = "cloudshell-system";
 export const DEPLOY_NAME = "cloudshell-operator";

@@ -48,6 +48,8 @@ export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
     "reading a RoleBinding whose name is taken (is it this shell's?)",
   "create rbac.authorization.k8s.io/rolebindings": "binding the per-shell ServiceAccount",
   "bind rbac.authorization.k8s.io/clusterroles:view": "granting --kubeconfig-clusterrole without holding it",
+  "create authorization.k8s.io/subjectaccessreviews":
+    "may the terminal's identity exec into or read the logs its command names?",
   "get networking.k8s.io/ingresses": "read-modify-write of the shared Ingress",
   "create networking.k8s.io/ingresses": "the shared Ingress",
   "update networking.k8s.io/ingresses": "read-modify-write of the shared Ingress",
@@ -83,6 +85,20 @@ export const NAMESPACE_PERMISSIONS: Readonly<Record<Permission, string>> = {
  * nothing, since the operator never reads a kubeconfig Secret or ConfigMap (the kubelet mounts it).
  */
 export const LEGACY_CONFIGMAP_PERMISSIONS: Readonly<Record<Permission, string>> = {};
+
+/**
+ * What identity mode (deploy/components/identity, chart value identity.enabled) adds, as rules: RBAC lets
+ * the operator grant each shell the impersonation of its creator only if it may impersonate anyone itself.
+ */
+export const IDENTITY_RULES: readonly PolicyRule[] = [
+  {
+    apiGroups: ["rbac.authorization.k8s.io"],
+    resources: ["clusterroles", "clusterrolebindings"],
+    verbs: ["get", "create", "delete"],
+  },
+  { apiGroups: [""], resources: ["users", "groups"], verbs: ["impersonate"] },
+  { apiGroups: ["authentication.k8s.io"], resources: ["*"], verbs: ["impersonate"] },
+];
 
 /** An RBAC policy rule. */
 export interface PolicyRule {

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { testCluster } from "../harness/cluster.ts";
 import { installCrd } from "../e2e/_operator.ts";
-import { installOperatorIdentity } from "./_identity.ts";
-import { kubectl } from "./_manifests.ts";
+import { installOperatorIdentity, serviceAccountToken, writeTokenKubeconfig } from "./_identity.ts";
+import { DEPLOY_NAME, IDENTITY_COMPONENT, kubectl } from "./_manifests.ts";
 import { CLUSTER_PERMISSIONS, NAMESPACE_PERMISSIONS, permission } from "./_rbac.ts";
 
 /** One row of `kubectl auth can-i --list`, flattened into permissions (or non-resource URL grants). */
@@ -146,4 +146,79 @@ Deno.test("kubectl auth can-i: deploy/'s ServiceAccount holds the listed permiss
     );
   }
   assert.deepEqual(wrong, [], "can-i answers");
+});
+
+Deno.test("kubectl auth can-i: identity mode lets the operator impersonate anyone, and so do anything", async () => {
+  await using cluster = await testCluster();
+  await installCrd(cluster.client);
+  const opNs = await cluster.namespace("deploy-cani-id");
+  const other = await cluster.namespace("deploy-cani-id-other");
+  await using identity = await installOperatorIdentity(cluster, opNs, [IDENTITY_COMPONENT]);
+  const kc = cluster.kubeconfigPath;
+  const checks: [boolean, string[]][] = [
+    // What the component adds: every identity may be impersonated, so the per-shell grant passes RBAC's check.
+    [true, ["impersonate", "users/anyone"]],
+    [true, ["impersonate", "groups/system:masters"]],
+    [true, ["create", "clusterroles"]],
+    [true, ["create", "clusterrolebindings"]],
+    [true, ["delete", "clusterroles"]],
+    // Not added: escalate and bind (RBAC checks the grant against the impersonate rights it holds instead),
+    // ServiceAccount impersonation (shells of ServiceAccounts are refused), updates of roles.
+    [false, ["escalate", "clusterroles"]],
+    [false, ["bind", "clusterroles"]],
+    [false, ["update", "clusterroles"]],
+    [false, ["impersonate", "serviceaccounts", "-n", other]],
+    // Still nothing directly: no Secrets, no exec.
+    [false, ["get", "secrets", "-n", other]],
+    [false, ["create", "pods", "--subresource=exec", "-n", other]],
+  ];
+  const wrong: string[] = [];
+  for (const [allowed, args] of checks) {
+    const res = await kubectl(kc, ["auth", "can-i", ...args, `--as=${identity.user}`]);
+    if (res.code > 1) throw new Error(`kubectl auth can-i ${args.join(" ")}: ${res.stderr}`);
+    if ((res.code === 0) !== allowed) wrong.push(`can-i ${args.join(" ")}: ${res.stdout.trim()}`);
+  }
+  assert.deepEqual(wrong, [], "can-i answers");
+
+  // What a stolen operator token can then do: act as a member of system:masters, i.e. anything.
+  const dir = await Deno.makeTempDir({ prefix: "cloudshell-cani-" });
+  try {
+    const token = await serviceAccountToken(cluster.client, opNs, DEPLOY_NAME);
+    const stolen = await writeTokenKubeconfig(
+      dir,
+      cluster.connection.server,
+      token,
+      cluster.connection.caPem,
+    );
+    const asMasters = ["--as=mallory", "--as-group=system:masters"];
+    for (
+      const args of [["*", "*", "--all-namespaces"], ["get", "secrets", "-n", other], [
+        "create",
+        "clusterrolebindings",
+      ]]
+    ) {
+      const res = await kubectl(stolen, ["auth", "can-i", ...args, ...asMasters]);
+      assert.equal(
+        res.stdout.trim(),
+        "yes",
+        `a stolen token, impersonating system:masters: can-i ${args.join(" ")}`,
+      );
+    }
+    // UIDs and extra values too (kubectl's can-i cannot name those resources, so a real request).
+    const whoami = await kubectl(stolen, [
+      "auth",
+      "whoami",
+      "--as=mallory",
+      "--as-uid=1234",
+      "--as-user-extra=scopes=x",
+    ]);
+    assert.equal(whoami.code, 0, whoami.stderr);
+    assert.match(whoami.stdout, /1234/);
+    const plain = await kubectl(stolen, ["get", "secrets", "-n", other]);
+    assert.notEqual(plain.code, 0, "without impersonation the token itself still reads no Secret");
+    const masters = await kubectl(stolen, ["get", "secrets", "-n", other, ...asMasters]);
+    assert.equal(masters.code, 0, masters.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -19,6 +19,7 @@ import {
   DEPLOY_NAME,
   DEPLOY_NAMESPACE,
   dryRunApply,
+  IDENTITY_COMPONENT,
   isNamespaced,
   LEGACY_COMPONENT,
   type Manifest,
@@ -34,6 +35,7 @@ import {
 import {
   CLUSTER_PERMISSIONS,
   flatten,
+  IDENTITY_RULES,
   LEGACY_CONFIGMAP_PERMISSIONS,
   METRICS_AUTH_PERMISSIONS,
   NAMESPACE_PERMISSIONS,
@@ -58,6 +60,8 @@ Deno.test("deploy/ renders with kustomize into the operator's objects, and every
       "CustomResourceDefinition/cloudshells.cloudshell.cloudtty.io",
       "ValidatingAdmissionPolicy/cloudshell-creator-can-read",
       "ValidatingAdmissionPolicyBinding/cloudshell-creator-can-read",
+      "ValidatingAdmissionPolicy/cloudshell-creator-record",
+      "ValidatingAdmissionPolicyBinding/cloudshell-creator-record",
       "ValidatingAdmissionPolicy/cloudshell-operator-limits",
       "ValidatingAdmissionPolicyBinding/cloudshell-operator-limits",
       "ServiceAccount/cloudshell-operator",
@@ -146,6 +150,8 @@ Deno.test("the chart's copies of the CRD, admission policy and Job template are 
       .filter((n) => n.includes("Admission")),
     [],
   );
+  // The identity component's MutatingAdmissionPolicy, copied into the chart.
+  const creatorPolicy = await Deno.readTextFile(`${IDENTITY_COMPONENT}/creator_policy.yaml`);
   const chartCrd = single(charted, "CustomResourceDefinition");
   assert.equal(
     chartCrd.metadata.annotations?.["helm.sh/resource-policy"],
@@ -459,4 +465,39 @@ Deno.test("every rendering of deploy/ passes a server-side dry-run under the res
     const applied = res.stdout.split("\n").filter((l) => l.includes("(server dry run)"));
     assert.equal(applied.length, objs.length, `${what}: ${res.stdout}`);
   }
+});
+
+Deno.test("identity mode: the component and the chart value add the impersonation role, the creator policy and the flag", async () => {
+  const kustomized = await renderKustomize([IDENTITY_COMPONENT]);
+  const charted = await renderChart({ set: ["identity.enabled=true"] });
+  const shipped = parseManifests(
+    await Deno.readTextFile(`${IDENTITY_COMPONENT}/creator_policy.yaml`),
+  ) as Any[];
+  for (const [what, objs] of [["kustomize", kustomized], ["chart", charted]] as const) {
+    const roles = ofKind(objs, "ClusterRole") as Any[];
+    const identity = roles.find((r) => r.metadata.name.endsWith("-identity"));
+    assert.ok(identity, `${what}: the identity ClusterRole`);
+    assert.deepEqual(identity.rules, IDENTITY_RULES, what);
+    const binding = (ofKind(objs, "ClusterRoleBinding") as Any[]).find((b) =>
+      b.roleRef.name === identity.metadata.name
+    );
+    assert.deepEqual(binding.subjects, [{
+      kind: "ServiceAccount",
+      name: single(objs, "ServiceAccount").metadata.name,
+      namespace: DEPLOY_NAMESPACE,
+    }]);
+    for (const obj of shipped) {
+      const found = objs.find((o) => o.kind === obj.kind && o.metadata.name === obj.metadata.name) as Any;
+      assert.deepEqual(found?.spec, obj.spec, `${what}: ${obj.kind}`);
+    }
+    const args: string[] = (single(objs, "Deployment") as Any).spec.template.spec.containers[0].args;
+    assert.ok(args.includes("--terminal-identity=creator"), `${what}: ${args}`);
+  }
+  // Off by default; on without the MutatingAdmissionPolicy for clusters older than 1.36.
+  assert.ok(!names(await renderChart()).some((n) => n.includes("-identity") || n.startsWith("Mutating")));
+  const declared = names(
+    await renderChart({ set: ["identity.enabled=true", "identity.recordCreator=false"] }),
+  );
+  assert.ok(declared.some((n) => n.endsWith("-identity")));
+  assert.ok(!declared.some((n) => n.startsWith("Mutating")));
 });

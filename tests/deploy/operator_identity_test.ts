@@ -129,7 +129,11 @@ Deno.test("the operator runs CloudShells of every kind through their lives as de
       virtualServiceConfig: { virtualServiceName: "shells", gateway: "istio-system/gateway" },
     };
     await Promise.all([
-      createCloudShell(client, ns, "np", { ttlSecondsAfterStarted: 3600 }),
+      // A logs terminal: the operator first asks (SubjectAccessReview) whether its ServiceAccount may read logs.
+      createCloudShell(client, ns, "np", {
+        ttlSecondsAfterStarted: 3600,
+        commandAction: "kubectl logs -f deploy/web",
+      }),
       createCloudShell(client, ns, "web-a", { ...ingress, secretRef: { name: "kubeconfig" } }),
       createCloudShell(client, ns, "web-b", ingress),
       createCloudShell(client, ns, "mesh-a", mesh),

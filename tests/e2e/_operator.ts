@@ -51,6 +51,47 @@ export async function installAdmissionPolicy(
   }
 }
 
+/** MutatingAdmissionPolicies and their bindings (admissionregistration.k8s.io/v1, Kubernetes 1.36+). */
+export const MutatingPolicies: ResourceType = {
+  ...AdmissionPolicies,
+  plural: "mutatingadmissionpolicies",
+  kind: "MutatingAdmissionPolicy",
+};
+export const MutatingPolicyBindings: ResourceType = {
+  ...AdmissionPolicies,
+  plural: "mutatingadmissionpolicybindings",
+  kind: "MutatingAdmissionPolicyBinding",
+};
+
+/**
+ * Applies deploy/components/identity/creator_policy.yaml, the MutatingAdmissionPolicy that records each
+ * CloudShell's creator, and waits until a CloudShell created by an admin comes back with its creator.
+ */
+export async function installCreatorPolicy(client: KubeClient, probeNamespace: string): Promise<void> {
+  const text = await Deno.readTextFile(`${REPO}deploy/components/identity/creator_policy.yaml`);
+  for (const doc of parseAllDocuments(text)) {
+    const obj = doc.toJS() as KubeObject | null;
+    if (!obj) continue;
+    const type = obj.kind === MutatingPolicies.kind ? MutatingPolicies : MutatingPolicyBindings;
+    await client.patch(type, undefined, obj.metadata.name!, obj, "apply", { force: true });
+  }
+  // The policy informer of the API server takes a moment; a dry-run create shows when it acts.
+  await eventually("the creator policy to record creators", async () => {
+    const res = await client.request({
+      method: "POST",
+      path:
+        `/apis/${CloudShells.group}/${CloudShells.version}/namespaces/${probeNamespace}/cloudshells?dryRun=All`,
+      body: {
+        apiVersion: `${CloudShells.group}/${CloudShells.version}`,
+        kind: "CloudShell",
+        metadata: { name: "probe" },
+      },
+    });
+    const body = await res.json() as CloudShell;
+    return res.ok && !!body.spec?.creator?.username;
+  });
+}
+
 /**
  * Applies deploy/crd.yaml with server-side apply and waits until it is Established, and installs the
  * admission policy shipped with it.

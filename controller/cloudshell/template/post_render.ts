@@ -41,6 +41,9 @@ export const CREDENTIAL_VOLUME = "terminal-credential";
 /** Where the launcher (templates/launcher.sh) reads the login: files `username` and `password`. */
 export const CREDENTIAL_MOUNT_PATH = "/etc/cloudshell/credential";
 
+/** Pod annotation holding the terminal's kubeconfig when it is built from the token (identity mode). */
+export const KUBECONFIG_ANNOTATION = "cloudshell.cloudtty.io/kubeconfig";
+
 // 0440: readable by root and, when a template sets fsGroup for a non-root user, by that group.
 const KUBECONFIG_FILE_MODE = 0o440;
 
@@ -50,11 +53,15 @@ export type KubeconfigSource =
   | { readonly kind: "Secret"; readonly name: string }
   /** Legacy `spec.configmapName` (key `config`), when the AllowSecretStoreKubeconfig gate is off. */
   | { readonly kind: "ConfigMap"; readonly name: string }
-  /** No kubeconfig given: a per-CloudShell ServiceAccount with a short-lived projected token. */
+  /**
+   * No kubeconfig given: a per-CloudShell ServiceAccount with a short-lived projected token. With `kubeconfig`
+   * (identity mode) that text is projected beside the token as `config` and KUBECONFIG points at it.
+   */
   | {
     readonly kind: "ServiceAccount";
     readonly serviceAccountName: string;
     readonly tokenExpirationSeconds?: number;
+    readonly kubeconfig?: string;
   };
 
 /** CloudShell facts applied after rendering. */
@@ -130,7 +137,11 @@ function applyKubeconfig(job: JobObject, container: JsonObject, source: Kubeconf
       setKubeconfigObject(volume, "configMap", "name", source.name);
       break;
     case "ServiceAccount":
-      setSource(volume, "projected", serviceAccountProjection(source.tokenExpirationSeconds));
+      setSource(
+        volume,
+        "projected",
+        serviceAccountProjection(source.tokenExpirationSeconds, source.kubeconfig !== undefined),
+      );
       pod.serviceAccountName = source.serviceAccountName;
       delete pod.serviceAccount; // deprecated alias; must not name another account
       mountServiceAccountToken(container);
@@ -138,6 +149,16 @@ function applyKubeconfig(job: JobObject, container: JsonObject, source: Kubeconf
       // without it, kubectl and client-go use the in-cluster config built from the token mounted above.
       if (Array.isArray(container.env)) {
         container.env = container.env.filter((e) => !(isObject(e) && e.name === "KUBECONFIG"));
+      }
+      if (source.kubeconfig !== undefined) {
+        // The kubeconfig travels in the pod's own annotation (the downward API projects it), so the operator
+        // needs no ConfigMap of its own; it names the token and CA beside it by relative paths.
+        const podMeta = objectField(job.spec.template, "metadata");
+        objectField(podMeta, "annotations")[KUBECONFIG_ANNOTATION] = source.kubeconfig;
+        listField(container, "env").unshift({
+          name: "KUBECONFIG",
+          value: `${SERVICE_ACCOUNT_MOUNT_PATH}/${KUBECONFIG_KEY}`,
+        });
       }
       break;
   }
@@ -204,7 +225,10 @@ function mountCredential(job: JobObject, container: JsonObject, secretName: stri
   mountsList.push({ name: CREDENTIAL_VOLUME, mountPath: CREDENTIAL_MOUNT_PATH, readOnly: true });
 }
 
-function serviceAccountProjection(expirationSeconds = DEFAULT_TOKEN_EXPIRATION_SECONDS): JsonObject {
+function serviceAccountProjection(
+  expirationSeconds = DEFAULT_TOKEN_EXPIRATION_SECONDS,
+  withKubeconfig = false,
+): JsonObject {
   // The API server refuses tokens shorter than 10 minutes.
   if (!Number.isSafeInteger(expirationSeconds) || expirationSeconds < 600) {
     throw new RangeError("Token expiration must be a whole number of seconds, at least 600");
@@ -216,7 +240,15 @@ function serviceAccountProjection(expirationSeconds = DEFAULT_TOKEN_EXPIRATION_S
       { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
       {
         downwardAPI: {
-          items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }],
+          items: [
+            { path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } },
+            ...(withKubeconfig
+              ? [{
+                path: KUBECONFIG_KEY,
+                fieldRef: { apiVersion: "v1", fieldPath: `metadata.annotations['${KUBECONFIG_ANNOTATION}']` },
+              }]
+              : []),
+          ],
         },
       },
     ],
