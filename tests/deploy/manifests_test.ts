@@ -152,6 +152,11 @@ Deno.test("the chart's copies of the CRD, admission policy and Job template are 
   );
   // The identity component's MutatingAdmissionPolicy, copied into the chart.
   const creatorPolicy = await Deno.readTextFile(`${IDENTITY_COMPONENT}/creator_policy.yaml`);
+  assert.equal(
+    await Deno.readTextFile(`${CHART}/files/creator_policy.yaml`),
+    creatorPolicy,
+    "copy it again: cp deploy/components/identity/creator_policy.yaml deploy/chart/files/",
+  );
   const chartCrd = single(charted, "CustomResourceDefinition");
   assert.equal(
     chartCrd.metadata.annotations?.["helm.sh/resource-policy"],
