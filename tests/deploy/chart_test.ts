@@ -328,11 +328,12 @@ Deno.test("watchNamespace narrows the operator's rights to a Role in that namesp
   const shellRole = ofKind(narrow, "Role").find((r) => r.metadata.namespace === "team-a") as Manifest;
   const inNamespace = flatten(rulesOf(shellRole));
   const cluster = flatten(rulesOf(single(narrow, "ClusterRole")));
-  // Everything but the cluster-scoped reads (nodes, the admission policy) moves into the Role; nothing is
-  // lost, nothing added.
+  // Everything but the cluster-scoped requests (nodes, the admission policy, access reviews for exec and
+  // logs terminals) moves into the Role; nothing is lost, nothing added.
   const policyReads = [
     "get admissionregistration.k8s.io/validatingadmissionpolicies:cloudshell-creator-can-read",
     "get admissionregistration.k8s.io/validatingadmissionpolicybindings:cloudshell-creator-can-read",
+    "create authorization.k8s.io/subjectaccessreviews",
   ];
   assert.deepEqual([...cluster].sort(), [...policyReads, "list core/nodes", "watch core/nodes"].sort());
   assert.deepEqual([...inNamespace, ...cluster].sort(), [...clusterWide].sort());
@@ -344,11 +345,11 @@ Deno.test("watchNamespace narrows the operator's rights to a Role in that namesp
   });
   assert.equal(binding.subjects[0].namespace, DEPLOY_NAMESPACE);
 
-  // With a fixed NodePort host (no nodes read) and plain metrics, only the admission policy reads are left.
+  // With a fixed NodePort host (no nodes read) and plain metrics, only the policy reads and reviews are left.
   const few = await renderChart({
     set: ["watchNamespace=team-a", "nodePortHost=shells.example.com", "metrics.secure=false"],
   });
-  assert.deepEqual([...flatten(rulesOf(single(few, "ClusterRole")))].sort(), policyReads);
+  assert.deepEqual([...flatten(rulesOf(single(few, "ClusterRole")))].sort(), policyReads.sort());
   // The operator's own Role (Lease, template) stays in the release namespace, even when it is the watched one.
   const same = await renderChart({ set: [`watchNamespace=${DEPLOY_NAMESPACE}`] });
   const names = ofKind(same, "Role").map((r) => `${r.metadata.namespace}/${r.metadata.name}`).sort();

@@ -200,7 +200,7 @@ Deno.test("the ClusterRole and Role grant exactly the listed permissions, in kus
   const namespace = sorted(Object.keys(NAMESPACE_PERMISSIONS));
   const legacy = sorted([...cluster, ...Object.keys(LEGACY_CONFIGMAP_PERMISSIONS)]);
   // The chart serves /metrics securely by default (chart_test.ts): that adds the two reviews.
-  const secure = sorted([...cluster, ...Object.keys(METRICS_AUTH_PERMISSIONS)]);
+  const secure = sorted([...new Set([...cluster, ...Object.keys(METRICS_AUTH_PERMISSIONS)])]);
   assert.deepEqual(permissionsOf(await renderKustomize()), { cluster, namespace });
   assert.deepEqual(permissionsOf(await renderChart()), { cluster: secure, namespace });
   assert.deepEqual(permissionsOf(await renderChart({ set: ["metrics.secure=false"] })), {
