@@ -89,8 +89,12 @@ async function plugin(args: string[], env?: Record<string, string>) {
 }
 
 /** A kubeconfig for `user` with a client certificate signed by the test control plane's CA. */
-async function certificateKubeconfig(cpDir: string, server: string, user: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "plugin-user-" });
+async function certificateKubeconfig(
+  cpDir: string,
+  server: string,
+  user: string,
+  dir: string,
+): Promise<string> {
   const openssl = async (args: string[]) => {
     const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
       .output();
@@ -198,10 +202,14 @@ Deno.test("kubectl cloudshell: create, wait, forward through the API server, typ
       subjects: [subject],
     } as KubeObject);
   }
-  const alice = await certificateKubeconfig(cpDir, server, "alice");
-  const bobDir = await Deno.makeTempDir({ prefix: "plugin-bob-" });
+  // The users' kubeconfigs and keys, removed with the test.
+  const usersDir = await Deno.makeTempDir({ prefix: "plugin-users-" });
+  await using _users = { [Symbol.asyncDispose]: () => Deno.remove(usersDir, { recursive: true }) };
+  await Deno.mkdir(`${usersDir}/alice`);
+  await Deno.mkdir(`${usersDir}/bob`);
+  const alice = await certificateKubeconfig(cpDir, server, "alice", `${usersDir}/alice`);
   const bob = await writeTokenKubeconfig(
-    bobDir,
+    `${usersDir}/bob`,
     server,
     await serviceAccountToken(client, ns, "bob"),
     await Deno.readTextFile(`${cpDir}/ca.crt`),
@@ -417,7 +425,7 @@ Deno.test("kubectl cloudshell: create, wait, forward through the API server, typ
       ].sort(),
     );
     // A second file in KUBECONFIG adds a context with a namespace: --context picks it, and no -n is needed.
-    const extra = `${bobDir}/extra`;
+    const extra = `${usersDir}/extra`;
     await Deno.writeTextFile(
       extra,
       stringify({
@@ -455,5 +463,4 @@ Deno.test("kubectl cloudshell: create, wait, forward through the API server, typ
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^error: Cannot read kubeconfig \/nonexistent\/kubeconfig/);
   });
-  await Deno.remove(bobDir, { recursive: true });
 });
