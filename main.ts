@@ -245,6 +245,7 @@ async function main(): Promise<number> {
   for (const informer of operator.informers) manager.addInformer(informer);
   manager.addLeaderRunnable(operator.controller);
   if (operator.admissionCheck) manager.addLeaderRunnable(operator.admissionCheck);
+  if (operator.creatorCheck) manager.addLeaderRunnable(operator.creatorCheck);
   else {
     logger.warn(
       "--require-admission-policy=false: CloudShells may name Secrets and ConfigMaps whether or not " +

@@ -118,17 +118,22 @@ export interface AdmissionCheckOptions {
   name: string;
   logger: Logger;
   periodMs?: number;
+  /** What the operator holds back while the policy is not in force, for the log; default: shells naming Secrets. */
+  withheld?: string;
+  /** The runnable's name; default `admission-policy-check`. */
+  runnableName?: string;
 }
 
 /** Reads the policy and its binding now and then; a leader runnable. */
 export class AdmissionPolicyCheck {
-  readonly name = "admission-policy-check";
+  readonly name: string;
   readonly #opts: AdmissionCheckOptions;
   #state: PolicyState | undefined;
   #first: Promise<PolicyState> | undefined;
 
   constructor(opts: AdmissionCheckOptions) {
     this.#opts = opts;
+    this.name = opts.runnableName ?? "admission-policy-check";
   }
 
   /** The state as last read; the first call waits for the first read. */
@@ -169,6 +174,11 @@ export class AdmissionPolicyCheck {
     if (next.inForce) {
       logger.info("The admission policy is in force: CloudShells may name Secrets and ConfigMaps", {
         policy: name,
+      });
+    } else if (this.#opts.withheld) {
+      logger.warn(`The admission policy is not in force: ${this.#opts.withheld}`, {
+        policy: name,
+        why: next.why,
       });
     } else {
       logger.warn(

@@ -30,7 +30,11 @@ export const OWNER_UID_LABEL = "cloudshell.cloudtty.io/owner-uid";
 
 const SERVICE_ACCOUNT_USER = "system:serviceaccount:";
 
+/** The ValidatingAdmissionPolicy (and binding) that keeps spec.creator the requester's (admission_policy.yaml). */
+export const CREATOR_POLICY = "cloudshell-creator-record";
+
 export const IdentityReasons = {
+  creatorPolicyMissing: "CreatorPolicyMissing",
   creatorNotRecorded: "CreatorNotRecorded",
   creatorIsServiceAccount: "CreatorIsServiceAccount",
 } as const;

@@ -26,6 +26,7 @@ import type { NodeLike } from "./node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
 import { podChanged, slimCopyChanged } from "./child_updates.ts";
 import { AdmissionPolicyCheck } from "./admission_check.ts";
+import { CREATOR_POLICY } from "./identity.ts";
 import { CloudShellReconciler, type ReconcilerSettings, specRefusal } from "./reconciler.ts";
 import { RouteManager } from "./routes.ts";
 import { slimCloudShell, slimJob, slimNode, slimObject, slimPod, slimService } from "./slim.ts";
@@ -69,6 +70,8 @@ export interface CloudShellOperator {
   controller: Controller;
   /** Reads the admission policy now and then, on the leader; absent when not required. */
   admissionCheck?: AdmissionPolicyCheck;
+  /** Identity mode: reads the creator-record policy now and then (leader only). */
+  creatorCheck?: AdmissionPolicyCheck;
   templates: TemplateSource;
   /** The CloudShell cache, for the shell gauges (shell_metrics.ts). */
   cloudShells: Lister<CloudShell>;
@@ -147,6 +150,16 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     name: config.requiredAdmissionPolicy,
     logger: logger.with({ component: "admission-policy" }),
   });
+  // Identity mode trusts spec.creator only while the policy that keeps it the requester's own is in force.
+  const creatorCheck = config.identity === undefined ? undefined : new AdmissionPolicyCheck({
+    client,
+    name: CREATOR_POLICY,
+    logger: logger.with({ component: "creator-policy" }),
+    runnableName: "creator-policy-check",
+    withheld:
+      "shells without a kubeconfig get no new terminal in identity mode until it is (their recorded " +
+      "creator could have been written by anyone); install deploy/admission_policy.yaml",
+  });
   const reconciler = new CloudShellReconciler({
     client,
     cloudShells: cloudShells.lister,
@@ -161,6 +174,7 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     gates: config.gates,
     settings: config,
     admissionPolicy: admissionCheck,
+    creatorPolicy: creatorCheck,
     onReady: svc.onReady,
   });
   const controller = new Controller({
@@ -221,5 +235,6 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     templates,
     cloudShells: cloudShells.lister,
     admissionCheck,
+    creatorCheck,
   };
 }

@@ -77,6 +77,7 @@ import {
   creatorProblem,
   grantName,
   identityKubeconfig,
+  IdentityReasons,
   isGrantOf,
 } from "./identity.ts";
 import { DEFAULT_POLICY, effectiveTtl, routeProblem, type TenantPolicy } from "./policy.ts";
@@ -157,6 +158,8 @@ export interface ReconcilerDeps {
    * out (`--require-admission-policy=false`).
    */
   admissionPolicy?: { state(): Promise<PolicyState> };
+  /** Identity mode: whether the policy that keeps spec.creator the requester's is in force. */
+  creatorPolicy?: { state(): Promise<PolicyState> };
   now?: () => number;
   /** Called when a shell becomes Ready, with seconds since it was created (for a histogram). */
   onReady?: (seconds: number) => void;
@@ -290,6 +293,8 @@ export class CloudShellReconciler implements Reconciler {
       if (unchecked) return await this.#report(cs, unchecked);
       let creator: Creator | undefined;
       if (this.#actsAsCreator(cs)) {
+        const unguarded = await this.#creatorPolicyProblem();
+        if (unguarded) return await this.#report(cs, unguarded);
         const refused = creatorProblem(spec.creator);
         if (refused) return await this.#report(cs, { ...refused, retry: false });
         creator = spec.creator;
@@ -621,6 +626,27 @@ export class CloudShellReconciler implements Reconciler {
         "terminal acts as you, with your rights) or a --kubeconfig-clusterrole that allows it, or give the " +
         "CloudShell a kubeconfig in spec.secretRef",
       retry: false,
+    };
+  }
+
+  /**
+   * Identity mode acts on spec.creator, which only the policy cloudshell-creator-record keeps the requester's
+   * own: while it is not in force, a recorded creator may have been written by anyone, and no terminal starts
+   * on it. Retried with backoff, so shells start once an administrator installs the policy.
+   */
+  async #creatorPolicyProblem(): Promise<Problem | undefined> {
+    const check = this.#d.creatorPolicy;
+    if (!check) return undefined;
+    const state = await check.state();
+    if (state.inForce) return undefined;
+    if (state.unknown) throw new Error(`Cannot tell whether the creator policy is in force: ${state.why}`);
+    return {
+      reason: IdentityReasons.creatorPolicyMissing,
+      message:
+        "The terminal would act as spec.creator, and the admission policy that keeps that record the " +
+        `requester's own is not in force: ${state.why}. The operator starts no terminal for it until an ` +
+        "administrator installs deploy/admission_policy.yaml",
+      retry: true,
     };
   }
 

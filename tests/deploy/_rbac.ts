@@ -96,6 +96,12 @@ export const IDENTITY_RULES: readonly PolicyRule[] = [
     resources: ["clusterroles", "clusterrolebindings"],
     verbs: ["get", "create", "delete"],
   },
+  {
+    apiGroups: ["admissionregistration.k8s.io"],
+    resources: ["validatingadmissionpolicies", "validatingadmissionpolicybindings"],
+    verbs: ["get"],
+    resourceNames: ["cloudshell-creator-record"],
+  },
   { apiGroups: [""], resources: ["users", "groups"], verbs: ["impersonate"] },
   { apiGroups: ["authentication.k8s.io"], resources: ["*"], verbs: ["impersonate"] },
 ];

@@ -16,7 +16,9 @@ import { kubectl } from "../harness/commands.ts";
 import { installOperatorIdentity, serviceAccountToken, writeTokenKubeconfig } from "../deploy/_identity.ts";
 import { DEPLOY, DEPLOY_NAME } from "../deploy/_manifests.ts";
 import {
+  AdmissionPolicyBindings,
   createCloudShell,
+  installAdmissionPolicy,
   installCreatorPolicy,
   OperatorProcess,
   readyCondition,
@@ -244,5 +246,30 @@ Deno.test("identity mode: the terminal acts as its creator, with exactly their r
     await waitForGone(admin, CloudShells, ns, "console");
     await waitForGone(admin, Resources.clusterRoles, undefined, name, 10_000);
     await waitForGone(admin, Resources.clusterRoleBindings, undefined, name, 10_000);
+  });
+  await t.step("without the policy that keeps the record honest, no terminal acts as a creator", async () => {
+    await admin.delete(AdmissionPolicyBindings, undefined, "cloudshell-creator-record");
+    // The operator reads the policy every 5 s.
+    await eventually(
+      "the operator to see the policy gone",
+      async () => {
+        await createCloudShell(alice, ns, "unguarded", { commandAction: "bash" }).catch(() => {});
+        const cs = await admin.get<CloudShell>(CloudShells, ns, "unguarded");
+        if (readyCondition(cs)?.reason === "CreatorPolicyMissing") return true;
+        await admin.delete(CloudShells, ns, "unguarded").catch(() => {});
+        await waitForGone(admin, CloudShells, ns, "unguarded");
+        return false;
+      },
+      60_000,
+      1000,
+    );
+    const jobs = await admin.list(Resources.jobs, {
+      namespace: ns,
+      labelSelector: "cloudshell.cloudtty.io/owner-name=unguarded",
+    });
+    assert.equal(jobs.items.length, 0);
+    // Back in force: the shell starts by itself.
+    await installAdmissionPolicy(admin);
+    await waitForCloudShell(admin, ns, "unguarded", "Ready", (c) => c.status?.phase === "Ready", 150_000);
   });
 });
