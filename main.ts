@@ -204,7 +204,10 @@ async function main(): Promise<number> {
       ingressAnnotations: opts.ingressAnnotationsAllowed,
       defaultTtlSeconds: opts.defaultTtlSeconds,
       maxTtlSeconds: opts.maxTtlSeconds,
+      defaultIdleTimeoutSeconds: opts.sessions.defaultIdleTimeoutSeconds,
+      maxIdleTimeoutSeconds: opts.sessions.maxIdleTimeoutSeconds,
     },
+    warnBeforeSeconds: opts.sessions.warnBeforeSeconds,
     useExistingRouteObjects: opts.useExistingRouteObjects,
     requiredAdmissionPolicy: opts.admissionPolicy.required ? opts.admissionPolicy.name : undefined,
   }, {

@@ -148,6 +148,18 @@ export interface Options {
   readonly maxTtlSeconds: number | undefined;
   /** `--admission-policy`, `--require-admission-policy`: the policy shells naming Secrets need in force. */
   readonly admissionPolicy: { readonly name: string; readonly required: boolean };
+  /** `--default-idle-timeout`, `--max-idle-timeout`, `--session-warning`. */
+  readonly sessions: SessionOptions;
+}
+
+/** How sessions end when nobody uses them, and how early users are warned (docs/sessions.md). */
+export interface SessionOptions {
+  /** `--default-idle-timeout` in seconds: the idle timeout of shells that set none; 0: none. */
+  readonly defaultIdleTimeoutSeconds: number;
+  /** `--max-idle-timeout` in seconds: the longest idle timeout, also for shells that turn theirs off. */
+  readonly maxIdleTimeoutSeconds: number | undefined;
+  /** `--session-warning` in seconds: how long before the TTL runs out the terminal warns. */
+  readonly warnBeforeSeconds: number;
 }
 
 /** How terminals are reached (docs/usage.md, "Access to a terminal"). */
@@ -365,6 +377,13 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
         "start no CloudShell that names a Secret or ConfigMap while that policy is not in force; false trusts " +
         "every CloudShell creator with the Secrets of their namespace", "true"],
     ],
+    "Sessions:": [
+      ["--default-idle-timeout <duration>",
+        "end CloudShells that set no idleTimeoutSeconds after this long with no client connected; 0 never", "30m"],
+      ["--max-idle-timeout <duration>",
+        "longest idle timeout, also for CloudShells that turn theirs off", "", "none"],
+      ["--session-warning <duration>", "how long before its TTL runs out a terminal warns its users", "5m"],
+    ],
     "Leader election:": [
       ["--leader-elect [bool]", "elect a leader so that only one replica acts", "true"],
       ["--leader-elect-lease-duration <duration>",
@@ -496,7 +515,32 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
     pendingStatusDelayMs: duration("--pending-status-delay", flags.string("--pending-status-delay")),
     terminalAccess: terminalAccessOptions(flags),
     ...tenantOptions(flags),
+    sessions: sessionOptions(flags),
   });
+}
+
+function sessionOptions(flags: FlagValues): SessionOptions {
+  const seconds = (flag: string, text: string) =>
+    text === "0" ? 0 : Math.max(1, Math.floor(duration(flag, text) / 1000));
+  const defaultIdleTimeoutSeconds = seconds("--default-idle-timeout", flags.string("--default-idle-timeout"));
+  const max = flags.optional("--max-idle-timeout");
+  const maxIdleTimeoutSeconds = max === undefined ? undefined : seconds("--max-idle-timeout", max);
+  if (maxIdleTimeoutSeconds === 0) {
+    invalid("--max-idle-timeout", max!, "expected a positive duration such as 1h");
+  }
+  if (maxIdleTimeoutSeconds !== undefined && defaultIdleTimeoutSeconds > maxIdleTimeoutSeconds) {
+    throw new FlagError(
+      `Invalid value "${
+        flags.string("--default-idle-timeout")
+      }" for flag --default-idle-timeout: it exceeds ` +
+        `--max-idle-timeout (${max})`,
+    );
+  }
+  return {
+    defaultIdleTimeoutSeconds,
+    maxIdleTimeoutSeconds,
+    warnBeforeSeconds: seconds("--session-warning", flags.string("--session-warning")),
+  };
 }
 
 function tenantOptions(flags: FlagValues) {

@@ -5,11 +5,12 @@
 # A test whose program is still missing says so and is skipped.
 #
 #   busybox: the launcher under BusyBox's sh (Alpine images such as CloudTTY's have only it)
+#   tmux: reconnecting to the same shell (the terminal image ships it; templates/launcher.sh)
 set -euo pipefail
 log() { echo "[apt] $*" >&2; }
 
 missing=""
-for program in busybox; do
+for program in busybox tmux; do
   command -v "$program" >/dev/null || missing="$missing $program"
 done
 [ -n "$missing" ] || exit 0
@@ -17,7 +18,7 @@ done
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   log "installing Debian's$missing (apt-get)"
   apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$missing >&2
 else
   log "missing and cannot be installed here (needs root and apt-get):$missing; the tests that run them skip"
 fi

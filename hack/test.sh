@@ -6,7 +6,7 @@
 #
 # Needs: bash, Node.js with npm, Go, openssl, Python 3 with pip (ttyd comes
 # from PyPI); run as root with apt, it also installs Chromium for the browser
-# test and the Debian programs of hack/apt.sh (busybox). Extra arguments go
+# test and the Debian programs of hack/apt.sh (busybox, tmux). Extra arguments go
 # to `deno test` (for example a file or `--filter name`).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -83,6 +83,7 @@ Deno.test("parseOptions() defaults", () => {
     defaultTtlSeconds: undefined,
     maxTtlSeconds: undefined,
     admissionPolicy: { name: "cloudshell-creator-can-read", required: true },
+    sessions: { defaultIdleTimeoutSeconds: 1800, maxIdleTimeoutSeconds: undefined, warnBeforeSeconds: 300 },
   });
   assert.equal(options.cloudshellImage, DEFAULT_CLOUDSHELL_IMAGE);
   assert.ok(options.featureGates instanceof FeatureGates);
@@ -134,6 +135,17 @@ Deno.test("parseOptions() reads each flag", async (t) => {
     [["--use-existing-route-objects"], (o) => o.useExistingRouteObjects, true],
     [["--use-existing-route-objects=false"], (o) => o.useExistingRouteObjects, false],
     [["--default-ttl=10m", "--max-ttl=8h"], (o) => [o.defaultTtlSeconds, o.maxTtlSeconds], [600, 28_800]],
+    [
+      ["--default-idle-timeout=0", "--max-idle-timeout=2h", "--session-warning=90s"],
+      (
+        o,
+      ) => [
+        o.sessions.defaultIdleTimeoutSeconds,
+        o.sessions.maxIdleTimeoutSeconds,
+        o.sessions.warnBeforeSeconds,
+      ],
+      [0, 7200, 90],
+    ],
     [["--max-ttl=90.5s"], (o) => o.maxTtlSeconds, 90],
     [
       ["--cloudshell-image=registry.local/shell@sha256:abc"],
@@ -529,6 +541,14 @@ Deno.test("parseOptions() rejects bad input with exit code 2, one reason line an
     [
       ["--default-ttl=2h", "--max-ttl=1h"],
       `Invalid value "2h" for flag --default-ttl: it exceeds --max-ttl (1h)`,
+    ],
+    [
+      ["--default-idle-timeout=2h", "--max-idle-timeout=1h"],
+      `Invalid value "2h" for flag --default-idle-timeout: it exceeds --max-idle-timeout (1h)`,
+    ],
+    [
+      ["--max-idle-timeout=0"],
+      `Invalid value "0" for flag --max-idle-timeout: expected a positive duration such as 1h`,
     ],
   ];
   for (const [argv, reason] of cases) {

@@ -96,6 +96,11 @@ export interface CloudShellSpec {
   once?: boolean;
   ttlSecondsAfterStarted?: number;
   ttl?: number;
+  /**
+   * End the shell (`Complete`, reason `IdleTimeout`) after this many seconds without a connected client;
+   * 0 turns it off. Unset: the operator's default. At most the administrator's maximum.
+   */
+  idleTimeoutSeconds?: number;
   cleanup?: boolean;
   exposureMode?: string;
   ingressConfig?: IngressConfig;
@@ -137,6 +142,11 @@ export interface CloudShellStatus {
   phase?: Phase;
   accessUrl?: string;
   lastScheduleTime?: string;
+  /**
+   * When the session ends by its TTL (RFC 3339): lastScheduleTime plus the effective TTL, moved when the
+   * TTL changes; once the shell has ended, when it ended. Absent while there is no TTL.
+   */
+  expirationTime?: string;
   observedGeneration?: number;
   conditions?: Condition[];
   /**
@@ -167,9 +177,14 @@ export function childName(cloudShellName: string): string {
   return `cloudshell-${cloudShellName}`;
 }
 
-/** The effective TTL in seconds: `ttlSecondsAfterStarted`, else legacy `ttl`, else none. */
+/**
+ * The TTL a shell asks for, in seconds: `ttlSecondsAfterStarted`, else legacy `ttl`, else none. 0 asks for
+ * none, as in CloudTTY's Job-based releases, where `ttl` came from (a TTL of 0 ran ttyd without `timeout`);
+ * CloudTTY's later worker pool ended such a shell before it ever became Ready, which nobody can want.
+ */
 export function ttlSeconds(spec: CloudShellSpec): number | undefined {
-  return spec.ttlSecondsAfterStarted ?? spec.ttl ?? undefined;
+  const asked = spec.ttlSecondsAfterStarted ?? spec.ttl;
+  return asked ? asked : undefined;
 }
 
 /** The command ttyd runs, with upstream's default (`bash`). */

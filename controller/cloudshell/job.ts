@@ -12,6 +12,7 @@ import {
 } from "./api.ts";
 import { envWithoutPlainCredential } from "./credential.ts";
 import { ownerReference } from "./ownership.ts";
+import { applySession, type SessionFacts } from "./session.ts";
 import type { JobLike } from "./observe.ts";
 import {
   applyPodDefaults,
@@ -45,6 +46,7 @@ export function renderJob(
   ttl: number | undefined,
   terminal: TerminalSettings = {},
   credentialSecret?: string,
+  session?: SessionFacts,
 ): JobLike {
   const spec = cs.spec ?? {};
   const vars = buildTemplateVars({
@@ -69,6 +71,7 @@ export function renderJob(
     credentialSecret,
   });
   if (terminal.pod) applyPodDefaults(rendered, terminal.pod);
+  if (session) applySession(rendered, session);
   const job = rendered as unknown as JobLike;
   job.metadata.ownerReferences = [ownerReference(cs)];
   // A deadline the template derived from the TTL may follow the TTL; a fixed one (CloudTTY's templates say

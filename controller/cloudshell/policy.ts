@@ -4,7 +4,7 @@
  * Ingress annotations it may set, and how long a session may last. Pure
  * checks; the reconciler reports a refusal as `Ready=False` with an Event.
  */
-import type { CloudShellSpec } from "./api.ts";
+import { type CloudShellSpec, ttlSeconds } from "./api.ts";
 import type { Problem } from "./problems.ts";
 import type { DesiredRoute } from "./route_types.ts";
 import { Reasons } from "./status.ts";
@@ -26,6 +26,10 @@ export interface TenantPolicy {
   defaultTtlSeconds?: number;
   /** `--max-ttl`: the longest TTL a shell gets; longer ones are capped. */
   maxTtlSeconds?: number;
+  /** `--default-idle-timeout`: the idle timeout of shells that set none; absent or 0: none. */
+  defaultIdleTimeoutSeconds?: number;
+  /** `--max-idle-timeout`: the longest idle timeout a shell gets (also for shells that turn theirs off). */
+  maxIdleTimeoutSeconds?: number;
 }
 
 /**
@@ -89,8 +93,20 @@ export interface EffectiveTtl {
 
 /** The TTL a shell gets: its own (or the default), at most the maximum. */
 export function effectiveTtl(spec: CloudShellSpec, policy: TenantPolicy): EffectiveTtl {
-  const asked = spec.ttlSecondsAfterStarted ?? spec.ttl ?? policy.defaultTtlSeconds;
-  const max = policy.maxTtlSeconds;
+  // A TTL of 0 asks for none (api.ts), so it gets the default and the maximum as an unset one does.
+  return capped(ttlSeconds(spec) ?? policy.defaultTtlSeconds, policy.maxTtlSeconds);
+}
+
+/**
+ * A shell's idle timeout under the policy: its own (0 turns it off), else the default, at most the maximum
+ * (which also applies to a shell that turned it off). `seconds` undefined: no idle timeout.
+ */
+export function effectiveIdleTimeout(spec: CloudShellSpec, policy: TenantPolicy): EffectiveTtl {
+  const asked = spec.idleTimeoutSeconds ?? policy.defaultIdleTimeoutSeconds;
+  return capped(asked ? asked : undefined, policy.maxIdleTimeoutSeconds);
+}
+
+function capped(asked: number | undefined, max: number | undefined): EffectiveTtl {
   if (max === undefined) return { seconds: asked };
   if (asked === undefined) return { seconds: max };
   return asked > max ? { seconds: max, cappedFrom: asked } : { seconds: asked };

@@ -69,7 +69,15 @@ import {
 } from "./credential.ts";
 import { buildNetworkPolicy, type NetworkPolicySources, wantsNetworkPolicy } from "./network_policy.ts";
 import { type NodeLike, nodePortAddress } from "./node_address.ts";
-import { credentialSecretOf, hasReadyPod, type JobLike, jobOutcome, type PodLike } from "./observe.ts";
+import {
+  credentialSecretOf,
+  hasReadyPod,
+  type JobLike,
+  type JobOutcome,
+  jobOutcome,
+  type PodLike,
+  terminalEnd,
+} from "./observe.ts";
 import { ChildConflict, ensureChild, isOwnedBy } from "./ownership.ts";
 import {
   buildImpersonationBinding,
@@ -80,10 +88,22 @@ import {
   IdentityReasons,
   isGrantOf,
 } from "./identity.ts";
-import { DEFAULT_POLICY, effectiveTtl, routeProblem, type TenantPolicy } from "./policy.ts";
+import {
+  DEFAULT_POLICY,
+  effectiveIdleTimeout,
+  effectiveTtl,
+  routeProblem,
+  type TenantPolicy,
+} from "./policy.ts";
+import {
+  DEFAULT_WARN_BEFORE_SECONDS,
+  sessionAnnotations,
+  sessionAnnotationsPatch,
+  type SessionFacts,
+} from "./session.ts";
 import { type Problem, problemFromError } from "./problems.ts";
 import { type DesiredRoute, encodeRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
-import { buildStatus, type DesiredStatus, Reasons, statusChanged } from "./status.ts";
+import { buildStatus, type DesiredStatus, Reasons, rfc3339, statusChanged } from "./status.ts";
 import type { CloudShellStatus } from "./api.ts";
 import type { TemplateSource } from "./template_source.ts";
 import { RecentObjects } from "./recent_objects.ts";
@@ -135,6 +155,8 @@ export interface ReconcilerSettings {
    * `clusterRole`.
    */
   identity?: { apiServer: string };
+  /** `--session-warning`: how long before the TTL runs out the terminal warns its users, in seconds. */
+  warnBeforeSeconds?: number;
 }
 
 /** What the reconciler reads and writes through. */
@@ -166,6 +188,12 @@ export interface ReconcilerDeps {
 }
 
 const DEFAULT_STATUS_GRACE_MS = 30_000;
+/**
+ * A finished Job may reach the cache before its pod's final status, which carries the launcher's report of
+ * why the terminal ended: wait this long between looks, for at most POD_REPORT_WAIT_LIMIT_MS.
+ */
+const POD_REPORT_WAIT_MS = 1_000;
+const POD_REPORT_WAIT_LIMIT_MS = 10_000;
 /** How long a status we wrote stands in for the cache's copy until the informer catches up. */
 const WRITTEN_STATUS_TTL_MS = 60_000;
 
@@ -280,12 +308,21 @@ export class CloudShellReconciler implements Reconciler {
         message: `TTL of ${ttl}s expired`,
       });
     }
+    const session: SessionFacts = {
+      endsAtMs: expiresAt,
+      ttlSeconds: ttl,
+      idleTimeoutSeconds: effectiveIdleTimeout(spec, this.#policy).seconds,
+      warnBeforeSeconds: this.#d.settings.warnBeforeSeconds ?? DEFAULT_WARN_BEFORE_SECONDS,
+    };
     if (job) {
-      const outcome = jobOutcome(job);
-      if (outcome) return await this.#end(cs, job, outcome);
+      const ended = this.#jobEnded(job);
+      if (ended === "wait") return { requeueAfterMs: POD_REPORT_WAIT_MS };
+      if (ended) return await this.#end(cs, job, ended);
       await this.#extendDeadline(job, ttl);
       // Deleted by someone, or the flag turned on after the shell started: the fence goes up again.
       await this.#ensureNetworkPolicy(cs);
+      await this.#updateSession(job, session);
+      this.#announceTtlChange(cs, status, expiresAt, ttl);
     }
 
     if (!job) {
@@ -303,7 +340,7 @@ export class CloudShellReconciler implements Reconciler {
       if (forbidden) return await this.#report(cs, forbidden);
       // The grant is cluster-scoped and not owned by the shell: the finalizer goes on before the grant.
       if (creator) cs = await this.#holdFinalizer(cs);
-      const prepared = this.#prepareJob(cs, ttl, creator);
+      const prepared = this.#prepareJob(cs, ttl, creator, session);
       if ("reason" in prepared) return await this.#report(cs, prepared);
       job = await this.#createJob(cs, prepared, ctx);
     }
@@ -328,6 +365,7 @@ export class CloudShellReconciler implements Reconciler {
       // A URL is published only once it leads to a serving terminal.
       accessUrl: ready ? url : "",
       lastScheduleTime: job.metadata.creationTimestamp,
+      expirationTime: expiresAt === undefined ? undefined : rfc3339(expiresAt),
       credentialSecretName: credentialSecretOf(job),
       ready: ready ? { status: "True", reason: Reasons.ready, message: `The terminal is ready at ${url}` } : {
         status: "False",
@@ -354,6 +392,50 @@ export class CloudShellReconciler implements Reconciler {
       if (!Number.isNaN(created)) this.#d.onReady?.((this.#now() - created) / 1000);
     }
     return requeue;
+  }
+
+  /**
+   * How the shell's Job ended, with the launcher's report from its pod; "wait" while the Job is finished
+   * but its pod's final status has not reached the cache yet (for a few seconds at most).
+   */
+  #jobEnded(job: JobLike): JobOutcome | "wait" | undefined {
+    if (!jobOutcome(job)) return undefined;
+    const pods = this.#d.pods.byLabel(OWNER_LABEL, job.metadata.labels?.[OWNER_LABEL] ?? "")
+      .filter((p) => p.metadata.namespace === job.metadata.namespace);
+    const end = terminalEnd(pods, job);
+    if (end === undefined) {
+      const finished = Math.max(
+        ...(job.status?.conditions ?? []).map((c) => Date.parse(c.lastTransitionTime ?? "") || 0),
+      );
+      if (this.#now() - finished < POD_REPORT_WAIT_LIMIT_MS) return "wait";
+    }
+    return jobOutcome(job, end ?? undefined);
+  }
+
+  /**
+   * An Event when the TTL of a running shell moved its end (the user raised or lowered it, or an
+   * administrator's maximum changed). The status already records the old end; this reconcile writes
+   * the new one, so each change is told once.
+   */
+  #announceTtlChange(
+    cs: CloudShell,
+    status: CloudShellStatus | undefined,
+    expiresAt: number | undefined,
+    ttl: number | undefined,
+  ): void {
+    const before = status?.expirationTime;
+    if (!before || !status?.phase) return;
+    const after = expiresAt === undefined ? undefined : rfc3339(expiresAt);
+    if (after === before) return;
+    const later = after === undefined || Date.parse(after) > Date.parse(before);
+    this.#d.events.event(
+      cs,
+      "Normal",
+      later ? Reasons.ttlExtended : Reasons.ttlShortened,
+      after === undefined
+        ? `The session no longer has a TTL (it was to end at ${before})`
+        : `The session now ends at ${after} (TTL ${ttl}s; it was to end at ${before})`,
+    );
   }
 
   /** The cached status, or the one we wrote if the cache has not caught up with it yet. */
@@ -421,7 +503,12 @@ export class CloudShellReconciler implements Reconciler {
   }
 
   /** Renders the shell's Job, once its template and kubeconfig are there. */
-  #prepareJob(cs: CloudShell, ttl: number | undefined, creator: Creator | undefined): PreparedJob | Problem {
+  #prepareJob(
+    cs: CloudShell,
+    ttl: number | undefined,
+    creator: Creator | undefined,
+    session: SessionFacts,
+  ): PreparedJob | Problem {
     const template = this.#d.templates.current();
     if (!template.ok) return { reason: Reasons.templateInvalid, message: template.reason, retry: true };
     let kubeconfig = this.#kubeconfigSource(cs);
@@ -437,7 +524,7 @@ export class CloudShellReconciler implements Reconciler {
     const { defaultImage, terminal } = this.#d.settings;
     const renderWith = (secret?: string): JobLike | Problem => {
       try {
-        return renderJob(template.template, cs, kubeconfig, defaultImage, ttl, terminal, secret);
+        return renderJob(template.template, cs, kubeconfig, defaultImage, ttl, terminal, secret, session);
       } catch (err) {
         return {
           reason: Reasons.templateInvalid,
@@ -462,6 +549,16 @@ export class CloudShellReconciler implements Reconciler {
     // Rendered before the Secret exists, so a template that fails never leaves Secrets behind.
     const job = renderWith(login && "pending");
     if ("reason" in job) return job;
+    const idle = effectiveIdleTimeout(cs.spec ?? {}, this.#policy);
+    if (idle.cappedFrom !== undefined) {
+      this.#d.events.event(
+        cs,
+        "Warning",
+        Reasons.idleTimeoutCapped,
+        `The idle timeout of ${idle.cappedFrom}s is above the maximum of ${idle.seconds}s an administrator set; ` +
+          `the session ends after ${idle.seconds}s without a client`,
+      );
+    }
     return {
       job,
       kubeconfig,
@@ -743,6 +840,31 @@ export class CloudShellReconciler implements Reconciler {
     }, "merge");
   }
 
+  /**
+   * Keeps the session annotations of the Job's running pod current, so the launcher warns at the right
+   * time after the TTL or idle timeout of a live shell changed. The pod was created with them: this
+   * writes only after such a change.
+   */
+  async #updateSession(job: JobLike, session: SessionFacts): Promise<void> {
+    const wanted = sessionAnnotations(session);
+    const pods = this.#d.pods.byLabel(OWNER_LABEL, job.metadata.labels?.[OWNER_LABEL] ?? "").filter((p) =>
+      p.metadata.namespace === job.metadata.namespace && !p.metadata.deletionTimestamp &&
+      p.metadata.ownerReferences?.some((r) => r.uid === job.metadata.uid) &&
+      (p.status?.phase === "Running" || p.status?.phase === "Pending")
+    );
+    for (const pod of pods) {
+      const patch = sessionAnnotationsPatch(pod.metadata.annotations, wanted);
+      if (!patch) continue;
+      try {
+        await this.#d.client.patch(Resources.pods, pod.metadata.namespace, pod.metadata.name!, {
+          metadata: { annotations: patch },
+        }, "merge");
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
   /** The shell's Service, of the type its mode needs and selecting its Job's pods. */
   async #ensureService(cs: CloudShell, mode: string, job: JobLike): Promise<ServiceLike> {
     const ns = cs.metadata.namespace!;
@@ -894,6 +1016,8 @@ export class CloudShellReconciler implements Reconciler {
     outcome: { phase: "Complete" | "Failed"; reason: string; message: string },
   ): Promise<Result> {
     const ns = cs.metadata.namespace!;
+    // An idle shell was ended although its user may have meant to come back: as loud as a failure.
+    const type = outcome.phase === "Failed" || outcome.reason === Reasons.idleTimeout ? "Warning" : "Normal";
     if (job && !jobOutcome(job) && !job.metadata.deletionTimestamp) {
       await this.#deleteIgnoringMissing(Resources.jobs, ns, job.metadata.name!);
     }
@@ -902,7 +1026,7 @@ export class CloudShellReconciler implements Reconciler {
       await this.#deleteIgnoringMissing(CloudShells, ns, cs.metadata.name!);
       this.#d.events.event(
         cs,
-        "Normal",
+        type,
         outcome.reason,
         `${outcome.message}; deleting the CloudShell (cleanup)`,
       );
@@ -913,14 +1037,11 @@ export class CloudShellReconciler implements Reconciler {
       // The Service is going: its node port or cluster IP may soon be another shell's.
       accessUrl: "",
       lastScheduleTime: job?.metadata.creationTimestamp,
+      // The session is over: it ended now (at its TTL, or earlier).
+      expirationTime: rfc3339(this.#now()),
       ready: { status: "False", reason: outcome.reason, message: outcome.message },
     });
-    this.#d.events.event(
-      cs,
-      outcome.phase === "Failed" ? "Warning" : "Normal",
-      outcome.reason,
-      outcome.message,
-    );
+    this.#d.events.event(cs, type, outcome.reason, outcome.message);
     return await this.#ended(cs);
   }
 
@@ -1001,6 +1122,7 @@ export class CloudShellReconciler implements Reconciler {
       // A login Secret made for a Job that was then refused: named, so the next try (in this process or
       // after a restart) uses it again instead of making another.
       credentialSecretName: this.#madeLoginSecret(cs),
+      expirationTime: status?.expirationTime,
       ready: { status: "False", reason: problem.reason, message: problem.message },
     });
     this.#d.events.event(cs, "Warning", problem.reason, problem.message);
@@ -1020,8 +1142,9 @@ export class CloudShellReconciler implements Reconciler {
         CloudShells,
         cs.metadata.namespace,
         cs.metadata.name!,
+        // A merge patch keeps fields it does not name: a dropped end time is removed explicitly.
         {
-          status: next,
+          status: current?.expirationTime && !next.expirationTime ? { ...next, expirationTime: null } : next,
         },
         "merge",
         { subresource: "status" },

@@ -8,8 +8,8 @@ import type { KubeObject, ObjectMeta } from "../kube/types.ts";
 import { type CloudShell, type CloudShellSpec, GROUP } from "./api.ts";
 import type { ServiceLike } from "./children.ts";
 import type { NodeLike } from "./node_address.ts";
-import { credentialSecretOf, type JobLike, type PodLike } from "./observe.ts";
-import { CREDENTIAL_VOLUME } from "./template/mod.ts";
+import { credentialSecretOf, type JobLike, MAX_REPORT_LENGTH, type PodLike } from "./observe.ts";
+import { CREDENTIAL_VOLUME, TERMINAL_CONTAINER } from "./template/mod.ts";
 
 function meta(m: ObjectMeta): ObjectMeta {
   return {
@@ -40,11 +40,31 @@ export function slimObject<T extends KubeObject>(obj: T): T {
   return base(obj) as T;
 }
 
-/** A pod's identity, phase and conditions; its spec is never read. */
+/**
+ * A pod's identity, phase and conditions, and how its terminal container ended (the launcher's report
+ * in the termination message, cut to what a status carries); its spec is never read.
+ */
 export function slimPod(pod: PodLike): PodLike {
+  const terminated = pod.status?.containerStatuses?.find((c) => c.name === TERMINAL_CONTAINER)?.state
+    ?.terminated;
   return {
     ...base(pod),
-    status: { phase: pod.status?.phase, conditions: conditions(pod.status?.conditions) },
+    status: {
+      phase: pod.status?.phase,
+      conditions: conditions(pod.status?.conditions),
+      ...(terminated && {
+        containerStatuses: [{
+          name: TERMINAL_CONTAINER,
+          state: {
+            terminated: {
+              exitCode: terminated.exitCode,
+              reason: terminated.reason,
+              message: terminated.message?.slice(0, MAX_REPORT_LENGTH + 64),
+            },
+          },
+        }],
+      }),
+    },
   };
 }
 

@@ -33,6 +33,14 @@ export const Reasons = {
   expired: "Expired",
   completed: "Completed",
   jobFailed: "JobFailed",
+  /** The launcher ended the session: no client was connected for the idle timeout. */
+  idleTimeout: "IdleTimeout",
+  /** The launcher refused to start: the command's program is not in the image. */
+  commandNotFound: "CommandNotFound",
+  idleTimeoutCapped: "IdleTimeoutCapped",
+  /** Events when the TTL of a live shell changed. */
+  ttlExtended: "TTLExtended",
+  ttlShortened: "TTLShortened",
 } as const;
 
 /** The desired status, without timestamps that only change on transitions. */
@@ -41,6 +49,8 @@ export interface DesiredStatus {
   phase: Phase;
   accessUrl: string;
   lastScheduleTime?: string;
+  /** When the session ends (RFC 3339); undefined: no TTL, or not known yet (the old value is dropped). */
+  expirationTime?: string;
   /** The login Secret; once named, a status keeps it (the Secret lives as long as the shell). */
   credentialSecretName?: string;
   ready: { status: "True" | "False"; reason: string; message: string };
@@ -83,11 +93,17 @@ export function buildStatus(
   };
   const lastScheduleTime = current?.lastScheduleTime ?? desired.lastScheduleTime;
   if (lastScheduleTime) status.lastScheduleTime = lastScheduleTime;
+  if (desired.expirationTime) status.expirationTime = desired.expirationTime;
   const credentialSecretName = desired.credentialSecretName ?? current?.credentialSecretName;
   if (credentialSecretName) status.credentialSecretName = credentialSecretName;
   // The route record is written on its own, before the route (reconciler.ts); it is carried along here.
   if (current?.route) status.route = current.route;
   return status;
+}
+
+/** A time as Kubernetes writes it in status: RFC 3339 in UTC, whole seconds. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Whether two statuses differ in anything a write would change. */
@@ -100,6 +116,7 @@ function canonical(s: CloudShellStatus): string {
     phase: s.phase ?? "",
     accessUrl: s.accessUrl ?? "",
     lastScheduleTime: s.lastScheduleTime ?? "",
+    expirationTime: s.expirationTime ?? "",
     credentialSecretName: s.credentialSecretName ?? "",
     observedGeneration: s.observedGeneration ?? 0,
     commandAction: s.commandAction ?? "",

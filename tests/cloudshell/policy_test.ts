@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   allowedBy,
   DEFAULT_POLICY,
+  effectiveIdleTimeout,
   effectiveTtl,
   PERMISSIVE_POLICY,
   routeProblem,
@@ -92,4 +93,26 @@ Deno.test("effectiveTtl(): the default for shells without one, the maximum caps 
   assert.deepEqual(effectiveTtl({ ttl: 7200, ttlSecondsAfterStarted: 60 }, policy), { seconds: 60 });
   // A maximum without a default: shells that ask for nothing get the maximum.
   assert.deepEqual(effectiveTtl({}, { ...DEFAULT_POLICY, maxTtlSeconds: 3600 }), { seconds: 3600 });
+});
+
+Deno.test("effectiveTtl(): a TTL of 0 asks for none, as in CloudTTY's Job-based releases", () => {
+  assert.deepEqual(effectiveTtl({ ttlSecondsAfterStarted: 0 }, DEFAULT_POLICY), { seconds: undefined });
+  assert.deepEqual(effectiveTtl({ ttl: 0 }, DEFAULT_POLICY), { seconds: undefined });
+  const policy: TenantPolicy = { ...DEFAULT_POLICY, defaultTtlSeconds: 600, maxTtlSeconds: 3600 };
+  assert.deepEqual(effectiveTtl({ ttlSecondsAfterStarted: 0 }, policy), { seconds: 600 });
+  assert.deepEqual(effectiveTtl({ ttl: 0 }, { ...DEFAULT_POLICY, maxTtlSeconds: 3600 }), { seconds: 3600 });
+});
+
+Deno.test("effectiveIdleTimeout(): the shell's own, 0 for none, the default, the maximum over all", () => {
+  assert.deepEqual(effectiveIdleTimeout({}, DEFAULT_POLICY), { seconds: undefined });
+  assert.deepEqual(effectiveIdleTimeout({ idleTimeoutSeconds: 90 }, DEFAULT_POLICY), { seconds: 90 });
+  const policy: TenantPolicy = { ...DEFAULT_POLICY, defaultIdleTimeoutSeconds: 1800 };
+  assert.deepEqual(effectiveIdleTimeout({}, policy), { seconds: 1800 });
+  assert.deepEqual(effectiveIdleTimeout({ idleTimeoutSeconds: 0 }, policy), { seconds: undefined });
+  const capped: TenantPolicy = { ...policy, maxIdleTimeoutSeconds: 3600 };
+  assert.deepEqual(effectiveIdleTimeout({ idleTimeoutSeconds: 0 }, capped), { seconds: 3600 });
+  assert.deepEqual(effectiveIdleTimeout({ idleTimeoutSeconds: 7200 }, capped), {
+    seconds: 3600,
+    cappedFrom: 7200,
+  });
 });

@@ -28,6 +28,7 @@ export const CLUSTER_PERMISSIONS: Readonly<Record<Permission, string>> = {
   "delete batch/jobs": "ending the Job at expiry",
   "list core/pods": "the Pod informer (readiness)",
   "watch core/pods": "the Pod informer (readiness)",
+  "patch core/pods": "the session annotations of a live terminal whose TTL or idle timeout changed",
   "list core/services": "the Service informer",
   "watch core/services": "the Service informer",
   "get core/services": "reading a Service whose name is taken",

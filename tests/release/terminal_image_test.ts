@@ -20,7 +20,7 @@ Deno.test("the terminal image runs as a numeric non-root user, with bash, comple
   assert.ok(argsOf("RUN").some((r) => /useradd --uid 1000 --gid 1000 --home-dir \/home\/cloudshell/.test(r)));
   assert.ok(argsOf("ENV").some((e) => e.includes("HOME=/home/cloudshell")));
   const packages = argsOf("RUN").find((r) => r.includes("apt-get install"))!;
-  for (const p of ["bash", "bash-completion", "ca-certificates"]) {
+  for (const p of ["bash", "bash-completion", "ca-certificates", "tmux"]) {
     assert.match(packages, new RegExp(`\\s${p}(\\s|$)`), `installs ${p}`);
   }
   const copies = argsOf("COPY");
@@ -42,6 +42,10 @@ Deno.test("the terminal image runs as a numeric non-root user, with bash, comple
   assert.ok(
     argsOf("ENV").some((e) => /\bCOMMAND=bash\b/.test(e)),
     "the launcher's command without a template",
+  );
+  assert.ok(
+    argsOf("ENV").some((e) => /\bCLOUDSHELL_RECONNECT=tmux\b/.test(e)),
+    "reconnecting to the same shell (tmux is installed above)",
   );
 
   // The bashrc is system-wide (the restricted template mounts an empty home) and valid bash.

@@ -117,7 +117,7 @@ imagePullSecrets:
   verbs: ["list", "watch", "get", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "watch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["list", "watch", "get", "create", "patch", "delete"]

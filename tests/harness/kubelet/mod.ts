@@ -137,9 +137,10 @@ export class KubeletStandIn implements AsyncDisposable {
       await this.#forceDelete(pod);
       return;
     }
+    if (sandbox) return await sandbox.refresh(pod);
     const phase = pod.status?.phase;
     if (
-      sandbox || this.#finished.has(uid) || !pod.spec.nodeName || phase === "Succeeded" || phase === "Failed"
+      this.#finished.has(uid) || !pod.spec.nodeName || phase === "Succeeded" || phase === "Failed"
     ) {
       return;
     }

@@ -122,6 +122,16 @@ export class PodSandbox {
     this.#cleanup();
   }
 
+  /** Takes a newer copy of the pod: its downward API files follow changed labels and annotations. */
+  async refresh(pod: Pod): Promise<void> {
+    if (!this.#volumes) return;
+    await PodVolumes.refreshDownward(
+      { ...this.#pod, metadata: pod.metadata },
+      `${this.#dir}/volumes`,
+      this.#host.nodeIp,
+    );
+  }
+
   /** Removes the pod's files (after stop). */
   async remove(): Promise<void> {
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
@@ -238,7 +248,8 @@ export class PodSandbox {
     this.#ready = false;
     this.#host.log(`pod ${this.#name}: container ${container.name} exited with ${code}`);
     // Also after a deletion, as a kubelet does: the Job controller counts the pod by its final state.
-    await this.#patchStatus(terminatedStatus(pod, container, nodeIp, startedAt, code));
+    const message = await this.#terminationMessage();
+    await this.#patchStatus(terminatedStatus(pod, container, nodeIp, startedAt, code, message));
   }
 
   async #probe(container: Container, startedAt: string): Promise<void> {
@@ -304,7 +315,12 @@ export class PodSandbox {
       // Parents before children, so a mount inside another one lands on top of it.
       .sort((a, b) => a[1].split("/").length - b[1].split("/").length);
     const sc = { ...this.#pod.spec.securityContext, ...container.securityContext };
+    // The termination message file, bind-mounted at the container's path as a kubelet does (world-writable:
+    // the container may run as any user).
+    await Deno.writeFile(`${this.#dir}/termination-log`, new Uint8Array(), { mode: 0o666 });
+    await Deno.chmod(`${this.#dir}/termination-log`, 0o666);
     const files: Record<string, string> = {
+      termination: `${container.terminationMessagePath ?? "/dev/termination-log"}\n`,
       hostname,
       mounts: mounts.map((m) => m.join("\t")).join("\n") + "\n",
       workdir: container.workingDir ?? home,
@@ -363,6 +379,16 @@ export class PodSandbox {
         metadata,
         ...body,
       }).catch((err) => this.#host.log(`pod ${this.#name}: creating kwok ${type.kind} failed: ${err}`));
+    }
+  }
+
+  /** What the container wrote to its termination message file, at most 4096 bytes (the kubelet's limit). */
+  async #terminationMessage(): Promise<string | undefined> {
+    try {
+      const bytes = await Deno.readFile(`${this.#dir}/termination-log`);
+      return bytes.length ? new TextDecoder().decode(bytes.subarray(0, 4096)) : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -456,7 +482,14 @@ function runningStatus(pod: Pod, container: Container, nodeIp: string, startedAt
   };
 }
 
-function terminatedStatus(pod: Pod, container: Container, nodeIp: string, startedAt: string, code: number) {
+function terminatedStatus(
+  pod: Pod,
+  container: Container,
+  nodeIp: string,
+  startedAt: string,
+  code: number,
+  message: string | undefined,
+) {
   const reason = code === 0 ? "Completed" : "Error";
   return {
     phase: code === 0 ? "Succeeded" : "Failed",
@@ -471,7 +504,15 @@ function terminatedStatus(pod: Pod, container: Container, nodeIp: string, starte
       ready: false,
       started: false,
       restartCount: 0,
-      state: { terminated: { exitCode: code, reason, startedAt, finishedAt: new Date().toISOString() } },
+      state: {
+        terminated: {
+          exitCode: code,
+          reason,
+          ...(message !== undefined && { message }),
+          startedAt,
+          finishedAt: new Date().toISOString(),
+        },
+      },
     }],
   };
 }

@@ -6,6 +6,7 @@
 #
 # Usage: sandbox.sh POD_DIR -- COMMAND [ARGS...]
 # POD_DIR holds the plan, written by pod.ts (none of it secret):
+#   termination  the container's termination message path; POD_DIR/termination-log is bound there
 #   hostname   the pod's hostname
 #   mounts     one mount a line: SOURCE<TAB>TARGET<TAB>ro|rw, parents first
 #   workdir    the container's working directory
@@ -32,20 +33,29 @@ mkdir -p "$pod/layers"
 mount -t tmpfs -o mode=0700 layers "$pod/layers"
 layer=0
 overlaid=" "
-ensure_dir() {
-  [ -d "$1" ] && return 0
-  ancestor=$(dirname "$1")
-  while [ ! -d "$ancestor" ]; do ancestor=$(dirname "$ancestor"); done
-  # Already inside an overlay of ours: writable without touching the host.
+# Makes an existing directory writable for this pod only (nothing when it already is one of ours).
+overlay_dir() {
   for done in $overlaid; do
-    case "$ancestor/" in "$done"/*) mkdir -p "$1"; return 0 ;; esac
+    case "$1/" in "$done"/*) return 0 ;; esac
   done
   layer=$((layer + 1))
   mkdir -p "$pod/layers/$layer/upper" "$pod/layers/$layer/work"
   mount -t overlay overlay \
-    -o "lowerdir=$ancestor,upperdir=$pod/layers/$layer/upper,workdir=$pod/layers/$layer/work" "$ancestor"
-  overlaid="$overlaid$ancestor "
+    -o "lowerdir=$1,upperdir=$pod/layers/$layer/upper,workdir=$pod/layers/$layer/work" "$1"
+  overlaid="$overlaid$1 "
+}
+ensure_dir() {
+  [ -d "$1" ] && return 0
+  ancestor=$(dirname "$1")
+  while [ ! -d "$ancestor" ]; do ancestor=$(dirname "$ancestor"); done
+  overlay_dir "$ancestor"
   mkdir -p "$1"
+}
+ensure_file() {
+  [ -e "$1" ] && return 0
+  ensure_dir "$(dirname "$1")"
+  overlay_dir "$(dirname "$1")"
+  : >"$1"
 }
 tab=$(printf '\t')
 workdir=$(cat "$pod/workdir")
@@ -53,6 +63,21 @@ while IFS="$tab" read -r source target mode; do
   [ -n "$source" ] && ensure_dir "$target"
 done <"$pod/mounts"
 ensure_dir "$workdir"
+# The termination message file goes where the container spec says (/dev/termination-log by default). An
+# overlay on /dev shows only /dev itself, so the file systems mounted below it (pts: every terminal;
+# shm, mqueue) are bound again on top, from a copy of the tree taken before.
+termination=$(cat "$pod/termination")
+termination_dir=$(dirname "$termination")
+mkdir -p "$pod/layers/dev"
+mount --rbind /dev "$pod/layers/dev"
+ensure_file "$termination"
+mount --bind "$pod/termination-log" "$termination"
+if [ "$termination_dir" = /dev ]; then
+  for sub in pts shm mqueue; do
+    if mountpoint -q "$pod/layers/dev/$sub"; then mount --rbind "$pod/layers/dev/$sub" "/dev/$sub"; fi
+  done
+fi
+
 while IFS="$tab" read -r source target mode; do
   [ -n "$source" ] || continue
   mount --bind "$source" "$target"

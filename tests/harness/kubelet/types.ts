@@ -52,6 +52,8 @@ export interface Probe {
 export interface Container {
   name: string;
   image?: string;
+  /** Where the container may write why it ended (the API server defaults it to /dev/termination-log). */
+  terminationMessagePath?: string;
   command?: string[];
   args?: string[];
   workingDir?: string;

@@ -54,6 +54,20 @@ export class PodVolumes implements Disposable {
     return { volumes, paths };
   }
 
+  /**
+   * Rewrites the downward API files of `pod`'s volumes under `dir` from its current metadata, as a kubelet
+   * does on its periodic sync (labels and annotations may change while the pod runs).
+   */
+  static async refreshDownward(pod: Pod, dir: string, podIp: string): Promise<void> {
+    for (const v of pod.spec.volumes ?? []) {
+      const items = v.downwardAPI?.items ??
+        v.projected?.sources?.flatMap((s) => s.downwardAPI?.items ?? []);
+      if (!items?.length) continue;
+      const mode = v.downwardAPI?.defaultMode ?? v.projected?.defaultMode;
+      await writeDownward(`${dir}/${v.name}`, pod, items, mode, podIp);
+    }
+  }
+
   async #write(pod: Pod, v: Volume, path: string, objects: PodObjects, podIp: string): Promise<void> {
     const ns = pod.metadata.namespace!;
     if (v.secret) {
