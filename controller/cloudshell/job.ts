@@ -71,7 +71,8 @@ export function renderJob(
     credentialSecret,
   });
   if (terminal.pod) applyPodDefaults(rendered, terminal.pod);
-  if (session) applySession(rendered, session);
+  // Only the operator's launcher reads them; a CloudTTY-style template that starts ttyd itself stays as it was.
+  if (session && template.variables.includes("Launcher")) applySession(rendered, session);
   const job = rendered as unknown as JobLike;
   job.metadata.ownerReferences = [ownerReference(cs)];
   // A deadline the template derived from the TTL may follow the TTL; a fixed one (CloudTTY's templates say

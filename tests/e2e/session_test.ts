@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
 import { createCloudShell, readyCondition, waitForCloudShell } from "./_operator.ts";
 import { waitForEvent } from "./_support.ts";
-import { openTerminal, readyShell, terminalCluster, terminalOperator } from "./_terminal.ts";
+import { findBrowser, openTerminalPage } from "../harness/browser.ts";
+import { openTerminal, readyShell, terminalCluster, terminalOperator, testOutputDir } from "./_terminal.ts";
 
 const ended = (cs: CloudShell) => cs.status?.phase === "Complete" || cs.status?.phase === "Failed";
 
@@ -129,4 +130,51 @@ Deno.test("a session's life: command check, TTL end and warning, idle timeout", 
       await again.waitFor(/Running\s*sleep 1000/, 15_000, mark);
     },
   );
+
+  const browser = findBrowser();
+  if ("missing" in browser) console.error(`SKIPPED the browser steps: ${browser.missing}`);
+  await t.step({
+    name: "in Chromium: the warning, then the end of the session and why",
+    ignore: "missing" in browser,
+    fn: async () => {
+      // A TTL that ends about 45 s after the Job's creation: time for Chromium to start on a busy machine.
+      await createCloudShell(client, ns, "page-end", { commandAction: "bash", ttlSecondsAfterStarted: 45 });
+      const cs = await waitForCloudShell(
+        client,
+        ns,
+        "page-end",
+        "Ready",
+        (c) => c.status?.phase === "Ready" && !!c.status.accessUrl,
+      );
+      const page = await openTerminalPage((browser as { chromium: string }).chromium, {
+        url: cs.status!.accessUrl!,
+        waitFor: [
+          "when its TTL runs out. To keep it longer, raise the TTL",
+          "This session has ended: its time (the CloudShell's TTL) is up.",
+        ],
+        screenshot: `${await testOutputDir("session")}/end.png`,
+        timeoutMs: 90_000,
+      });
+      assert.ok(page.lines.some((l) => l.includes("This session has ended")), page.lines.join("\n"));
+      console.error(`the page's overlay at the end: ${JSON.stringify(page.overlay)}`);
+    },
+  });
+
+  await t.step({
+    name: "in Chromium: a second client of a once shell is told why it cannot connect",
+    ignore: "missing" in browser,
+    fn: async () => {
+      const url = await readyShell(client, ns, "single", { commandAction: "bash", once: true });
+      await using first = await openTerminal(url);
+      assert.equal((await first.run("echo mine")).output, "mine");
+      const page = await openTerminalPage((browser as { chromium: string }).chromium, {
+        url,
+        waitFor: ["This terminal serves one client only (once), and another one has it."],
+        screenshot: `${await testOutputDir("session")}/once.png`,
+        timeoutMs: 60_000,
+      });
+      assert.ok(page.lines.some((l) => l.includes("Each user needs a CloudShell of their own.")));
+      assert.equal((await first.run("echo still-mine")).output, "still-mine");
+    },
+  });
 });

@@ -29,6 +29,8 @@ export interface TerminalPagePlan {
    * adds (an `Authorization` it holds), so the browser never meets the login prompt.
    */
   headers?: Record<string, string>;
+  /** After the steps: texts the terminal must show, waited for in order (a warning, the session's end). */
+  waitFor?: string[];
   timeoutMs?: number;
 }
 
@@ -38,6 +40,8 @@ export interface TerminalPageResult {
   lines: string[];
   /** The page title (ttyd sets it to the command and host). */
   title: string;
+  /** The text ttyd's page lays over the terminal at the end ("Press ⏎ to Reconnect"), or "". */
+  overlay: string;
 }
 
 /**

@@ -5,10 +5,13 @@
 //
 // Input, as JSON on stdin (stdin, so a credential never shows in argv):
 //   { url, chromium, screenshot?, steps?: [{ type: line, expect?: text }], credential?: "user:password",
-//     headers?: { name: value }, viewport?: { width, height }, timeoutMs? }
+//     headers?: { name: value }, viewport?: { width, height }, timeoutMs?, waitFor?: [text] }
 // Each step types its line and Enter, then waits until the terminal shows `expect` (one more
 // time than before the step), so the next line is typed only when the last command is done.
-// Output, as JSON on stdout: { lines: [terminal rows], title }.
+// After the steps, it waits until the terminal shows each `waitFor` text (for what happens to the page
+// without typing: a warning, the end of the session).
+// Output, as JSON on stdout: { lines: [terminal rows], title, overlay: the text ttyd's page lays over the
+// terminal, or "" }.
 // The terminal's text is read from xterm.js's buffer (ttyd's page exposes its
 // Terminal as window.term); the canvas it draws is only in the screenshot.
 import { mkdtemp, rm } from "node:fs/promises";
@@ -85,10 +88,18 @@ async function main() {
         await until(page, timeout, JSON.stringify(step.expect), (rows) => count(rows) > before);
       }
     }
+    for (const text of plan.waitFor ?? []) {
+      await until(page, timeout, JSON.stringify(text), (rows) => rows.join("\n").includes(text));
+    }
     const lines = await page.evaluate(terminalRows);
+    // ttyd's page lays its messages ("Press ⏎ to Reconnect") over the terminal in a div of its own, which
+    // has no class: it is known by its style.
+    const overlay = await page.evaluate(() =>
+      [...document.querySelectorAll("div")].find((d) => d.style.fontSize === "xx-large")?.textContent ?? ""
+    );
     if (plan.screenshot) await page.screenshot({ path: plan.screenshot });
     const title = await page.title();
-    process.stdout.write(JSON.stringify({ lines, title }) + "\n");
+    process.stdout.write(JSON.stringify({ lines, title, overlay }) + "\n");
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });

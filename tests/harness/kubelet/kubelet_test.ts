@@ -14,7 +14,7 @@ interface PodStatus extends KubeObject {
   status?: {
     phase?: string;
     conditions?: { type: string; status: string }[];
-    containerStatuses?: { state?: { terminated?: { exitCode: number } } }[];
+    containerStatuses?: { state?: { terminated?: { exitCode: number; message?: string } } }[];
   };
 }
 
@@ -57,6 +57,8 @@ Deno.test("kubelet stand-in: a pod's environment, volumes, token, exit code, log
         'echo "token=$(cat /var/run/secrets/tokens/token)"',
         'echo "links=$(ip -o link | wc -l)"',
         "touch /etc/creds/x 2>/dev/null && echo writable || echo read-only",
+        "echo \"tty=$(python3 -c 'import os, pty; print(os.ttyname(pty.openpty()[1]))')\"",
+        "echo 'Why: the end' >/dev/termination-log",
         "exit 3",
       ].join("; ");
       await client.create(Resources.pods, {
@@ -115,6 +117,8 @@ Deno.test("kubelet stand-in: a pod's environment, volumes, token, exit code, log
         return pod.status?.phase === "Failed" ? pod : false;
       });
       assert.equal(done.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 3);
+      // The termination message, as a kubelet reports it; terminals still open under the pod's /dev.
+      assert.equal(done.status?.containerStatuses?.[0]?.state?.terminated?.message, "Why: the end\n");
       const log = await logsOf("probe");
       assert.match(log, /user=alice colour=blue pod=probe greeting=hello alice host=probe\n/);
       assert.match(log, /api=127\.0\.0\.1:\d+\n/);
@@ -122,6 +126,7 @@ Deno.test("kubelet stand-in: a pod's environment, volumes, token, exit code, log
       assert.match(log, new RegExp(`ns-file=${ns} mode=400\\n`));
       assert.match(log, /links=1\n/, "the pod's network namespace has only loopback");
       assert.match(log, /read-only\n/);
+      assert.match(log, /tty=\/dev\/pts\/\d+\n/);
       const token = /token=(\S+)\n/.exec(log)![1];
       const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
       assert.deepEqual(claims.aud, ["e2e-audience"]);
