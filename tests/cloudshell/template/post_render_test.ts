@@ -279,6 +279,34 @@ Deno.test("ServiceAccount kubeconfig: projected short-lived token where in-clust
   ]);
 });
 
+Deno.test("ServiceAccount kubeconfig with a kubeconfig (identity mode): projected beside the token from an annotation", () => {
+  const vars = { ...VARS, Secret: "" };
+  const config = '{"apiVersion":"v1","kind":"Config"}';
+  const job = postRender(rendered(DEFAULT_JOB_TEMPLATE_TEXT, vars), vars, {
+    kubeconfig: { kind: "ServiceAccount", serviceAccountName: "cloudshell-demo", kubeconfig: config },
+    env: [{ name: "PS1", value: "$ " }],
+  });
+  const template = job.spec.template as JsonObject;
+  assert.equal(
+    ((template.metadata as JsonObject).annotations as JsonObject)["cloudshell.cloudtty.io/kubeconfig"],
+    config,
+  );
+  const sources = (volume(job).projected as JsonObject).sources as JsonObject[];
+  assert.deepStrictEqual((sources[2].downwardAPI as JsonObject).items, [
+    { path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } },
+    {
+      path: "config",
+      fieldRef: { apiVersion: "v1", fieldPath: "metadata.annotations['cloudshell.cloudtty.io/kubeconfig']" },
+    },
+  ]);
+  // KUBECONFIG names the file beside the token (the kubeconfig's relative paths resolve there); spec.env last.
+  assert.deepStrictEqual(webTty(job).env, [
+    { name: "KUBECONFIG", value: `${SERVICE_ACCOUNT_MOUNT_PATH}/config` },
+    { name: "COMMAND", value: "bash" },
+    { name: "PS1", value: "$ " },
+  ]);
+});
+
 Deno.test("ServiceAccount kubeconfig: automount true and a deprecated serviceAccount in the template are overridden", () => {
   const text = MINIMAL.replace(
     "      restartPolicy: Never\n",
