@@ -165,7 +165,7 @@ try {
   const flags = ["--workers=16", "--kube-api-qps=200", "--kube-api-burst=400"];
   operator = await OperatorUnderTest.start(cp.kubeconfigPath, flags);
   const idle = await rssBytes(operator.pid);
-  console.error(`[bench] operator idle: ${mb(idle)} MB`);
+  console.error(`[bench] operator idle: ${mb(idle)} MiB`);
 
   const sample = JSON.stringify(largestShell("x".repeat(52), true));
   console.error(`[bench] one refused shell: ${sample.length} bytes as JSON`);
@@ -205,8 +205,8 @@ try {
   });
 
   console.log(`Operator memory, ${N} largest CloudShells (half valid, half refused) from one tenant`);
-  console.log(`idle before: ${mb(idle)} MB RSS; limit (deploy/deployment.yaml): ${mb(LIMIT_BYTES)} MiB`);
-  console.log("phase | peak RSS (VmHWM) MB | settled RSS MB | peak / limit");
+  console.log(`idle before: ${mb(idle)} MiB RSS; limit (deploy/deployment.yaml): ${mb(LIMIT_BYTES)} MiB`);
+  console.log("phase | peak RSS (VmHWM) MiB | settled RSS MiB | peak / limit");
   for (const p of phases) {
     const share = ((p.peakRssMb * 1024 * 1024) / LIMIT_BYTES * 100).toFixed(0);
     console.log(`${p.phase} | ${p.peakRssMb} | ${p.settledRssMb} | ${share}%`);

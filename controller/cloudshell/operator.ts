@@ -97,12 +97,15 @@ function rateLimiter(): RateLimiter<string> {
 export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServices): CloudShellOperator {
   const { client, logger } = svc;
   const base = { namespace: config.watchNamespace, metrics: svc.informerMetrics, logger };
-  const owned = { ...base, labelSelector: OWNER_LABEL, indexedLabels: [OWNER_LABEL] };
-  // Pages of 100: a restart lists every CloudShell, and each may be a few hundred KiB (CRD limits).
+  // A restart lists every CloudShell, Job and pod, and each is parsed whole before the informer slims it: a
+  // CloudShell may be over 300 KiB (CRD limits plus 256 KiB of annotations), its Job and pod over 100 KiB
+  // (its env, command and client options). Small pages keep what is in flight at once to about 8 MiB per
+  // informer (bench/memory.ts: the restart peak under 500 of the largest shells).
+  const owned = { ...base, labelSelector: OWNER_LABEL, indexedLabels: [OWNER_LABEL], pageSize: 100 };
   const cloudShells = new Informer<CloudShell>(client, CloudShells, {
     ...base,
     transform: (cs) => slimCloudShell(cs, (slim) => specRefusal(slim, config)),
-    pageSize: 100,
+    pageSize: 25,
   });
   const jobs = new Informer<JobLike>(client, Resources.jobs, { ...owned, transform: slimJob });
   const pods = new Informer<PodLike>(client, Resources.pods, { ...owned, transform: slimPod });
