@@ -1,9 +1,10 @@
 /**
  * The terminal's login (ttyd basic authentication). It comes from CloudTTY's `TTYD_CREDENTIAL` in
  * `spec.env` (`user:password`), or, with `--terminal-credential=generated`, from a random password the
- * operator makes for each shell. Either way it is kept in a Secret the shell owns: created fresh with
- * generateName for each Job (so the operator never reads, gets or adopts an existing Secret), mounted into
- * the terminal pod, and named in `status.credentialSecretName`. The plain value never stays in the pod spec.
+ * operator makes for each shell. Either way it is kept in a Secret the shell owns: created with generateName
+ * (so the operator never reads, gets or adopts an existing Secret), once per shell and login, mounted into the
+ * terminal pod, and named in `status.credentialSecretName`, where the operator finds it again after a restart
+ * (reconciler.ts). The plain value never stays in the pod spec.
  */
 import type { KubeObject } from "../kube/types.ts";
 import {
