@@ -20,6 +20,11 @@ fi
 if [ -e /proc/net/if_inet6 ] && has_flag --ipv6; then
   set -- --ipv6 "$@"
 fi
+# ttyd's log goes to the container log, which every holder of `pods/log` in the namespace reads. At its default
+# level (7) ttyd 1.7 prints the login there (`credential: <base64 user:password>`); level 3 keeps errors and
+# warnings (a refused Origin, a refused login) and prints no login. First, so that an administrator's template
+# can raise it on purpose (ttyd takes the last -d).
+set -- -d 3 "$@"
 # CloudTTY's image ships its web client (upload, download, TTL notice) here.
 if [ -f /usr/lib/ttyd/index.html ]; then
   set -- --index /usr/lib/ttyd/index.html "$@"

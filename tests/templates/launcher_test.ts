@@ -23,6 +23,8 @@ async function withLauncher(
   flags: string[],
   fn: (t: Launched) => Promise<void>,
   env: Record<string, string> = {},
+  /** Receives what the launcher and ttyd wrote to stderr (the container log), once they stopped. */
+  onLog?: (log: string) => void,
 ): Promise<void> {
   const port = freePort();
   const path = `${await ttydBinaries()}:${Deno.env.get("PATH")}`;
@@ -32,12 +34,13 @@ async function withLauncher(
     [...shellArgs, "-c", LAUNCHER_SCRIPT, "cloudshell-launcher", ...flags, "-p", String(port), "-i", "lo"],
     {
       stdout: "null",
-      stderr: "null",
+      stderr: onLog ? "piped" : "null",
       env: { PATH: path, COMMAND: command, PS1: "$ ", ...env },
       clearEnv: true,
     },
   );
   const status = child.status;
+  const log = onLog ? new Response(child.stderr).text() : Promise.resolve("");
   try {
     const page = `127.0.0.1:${port}`;
     for (let i = 0; i < 200; i++) {
@@ -62,6 +65,7 @@ async function withLauncher(
     clearTimeout(timer);
     if (!stopped) { for (const p of [pid, ...descendants]) signal(p, "SIGKILL"); }
     await status;
+    onLog?.(await log);
   }
 }
 
@@ -133,6 +137,32 @@ Deno.test("launcher: TTYD_CREDENTIAL from the environment requires the login and
     await using term = await TtydSession.connect(page, { credential: "qa:s3cret" });
     assert.equal((await term.run('echo "[${TTYD_CREDENTIAL:-}]"')).output, "[]");
   }, { TTYD_CREDENTIAL: "qa:s3cret" });
+});
+
+Deno.test("launcher: ttyd's log (the container log) holds no login, and still says why a client was refused", async () => {
+  const login = "qa:s3cret-Log-7c1d";
+  let log = "";
+  await withLauncher(
+    "sh",
+    ["--writable", "--check-origin"],
+    async ({ page }) => {
+      await assert.rejects(TtydSession.connect(page, { credential: "qa:wrong" }), TtydRefused);
+      await assert.rejects(
+        TtydSession.connect(page, { credential: login, origin: "https://evil.example.com" }),
+        TtydRefused,
+      );
+      await using term = await TtydSession.connect(page, { credential: login });
+      assert.equal((await term.run("echo in")).output, "in");
+    },
+    { TTYD_CREDENTIAL: login },
+    (text) => log = text,
+  );
+  // ttyd 1.7 at its default level prints `credential: <base64>`; neither form may be there.
+  for (const secret of [login, btoa(login), "s3cret-Log-7c1d"]) {
+    assert.ok(!log.includes(secret), `the login is in the log:\n${log}`);
+  }
+  assert.doesNotMatch(log, /credential:/);
+  assert.match(log, /different origin/, `the refused Origin is not in the log:\n${log}`);
 });
 
 Deno.test("launcher: listens on IPv6 loopback too, where the host has IPv6", async () => {
