@@ -202,6 +202,7 @@ async function main(): Promise<number> {
     policy: {
       routeNamespaces: opts.routeNamespaces,
       ingressAnnotations: opts.ingressAnnotationsAllowed,
+      ...opts.routeHosts,
       defaultTtlSeconds: opts.defaultTtlSeconds,
       maxTtlSeconds: opts.maxTtlSeconds,
       defaultIdleTimeoutSeconds: opts.sessions.defaultIdleTimeoutSeconds,

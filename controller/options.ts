@@ -15,6 +15,7 @@ import { newFeatureGates } from "./cloudshell/features.ts";
 import { DEFAULT_INGRESS_ANNOTATIONS } from "./cloudshell/policy.ts";
 import type { TerminalPodDefaults } from "./cloudshell/template/mod.ts";
 import { TERMINAL_IDENTITIES, type TerminalIdentity } from "./cloudshell/identity.ts";
+import { type HostPattern, parseHostPattern } from "./cloudshell/route_hosts.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { DurationError, parseDuration } from "./runtime/duration.ts";
 import { FeatureGateError, type FeatureGates, parseBool } from "./runtime/feature_gates.ts";
@@ -140,6 +141,8 @@ export interface Options {
   readonly routeNamespaces: readonly string[];
   /** `--ingress-annotations-allowed`: annotation keys (or `prefix*`) shells may set on Ingresses. */
   readonly ingressAnnotationsAllowed: readonly string[];
+  /** `--ingress-host-pattern`, `--virtual-service-host-pattern` and the route allow lists. */
+  readonly routeHosts: RouteHostOptions;
   /** `--use-existing-route-objects`: add routes to Ingresses and VirtualServices the operator did not create. */
   readonly useExistingRouteObjects: boolean;
   /** `--default-ttl` in seconds: the TTL of shells that ask for none. */
@@ -160,6 +163,22 @@ export interface SessionOptions {
   readonly maxIdleTimeoutSeconds: number | undefined;
   /** `--session-warning` in seconds: how long before the TTL runs out the terminal warns. */
   readonly warnBeforeSeconds: number;
+}
+
+/** Where routes answer, and what of it tenants may choose (docs/security.md, "One origin per shell"). */
+export interface RouteHostOptions {
+  /** `--ingress-host-pattern`; undefined when not given. */
+  readonly ingressHostPattern: HostPattern | undefined;
+  /** `--virtual-service-host-pattern`; undefined when not given. */
+  readonly virtualServiceHostPattern: HostPattern | undefined;
+  /** `--ingress-hosts-allowed`. */
+  readonly ingressHostsAllowed: readonly string[];
+  /** `--ingress-classes-allowed`. */
+  readonly ingressClassesAllowed: readonly string[];
+  /** `--virtual-service-gateways-allowed`. */
+  readonly virtualServiceGatewaysAllowed: readonly string[];
+  /** `--virtual-service-export-to-allowed`. */
+  readonly virtualServiceExportToAllowed: readonly string[];
 }
 
 /** How terminals are reached (docs/usage.md, "Access to a terminal"). */
@@ -327,7 +346,8 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
         'resources of every terminal container, as CloudTTY: {"requests":{"cpu":"100m"},"limits":{...}}',
         "", "the template's"],
       ["--kubeconfig-clusterrole <name>",
-        "ClusterRole bound to a per-CloudShell ServiceAccount when the CloudShell gives no kubeconfig",
+        "ClusterRole bound to a per-CloudShell ServiceAccount when the CloudShell gives no kubeconfig " +
+          "(deploy/'s cloudshell-terminal is view without pods/log)",
         "view"],
       ["--terminal-identity <mode>",
         "who a terminal without a kubeconfig acts as: serviceaccount (its own, bound to --kubeconfig-clusterrole), " +
@@ -350,7 +370,8 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
       ["--terminal-check-origin [bool]",
         "ttyd refuses WebSocket connections whose Origin is not the page's own host", "true"],
       ["--terminal-credential <mode>",
-        "login for shells without TTYD_CREDENTIAL: none, or generated (per shell, in a Secret it owns)", "none"],
+        "login for shells without TTYD_CREDENTIAL: generated (per shell, in a Secret it owns; what the chart " +
+        "and deploy/ set), or none (CloudTTY's open terminals)", "none"],
       ["--terminal-ping-interval <duration>",
         "WebSocket ping interval of ttyd, below the idle timeouts of proxies", "30s"],
       ["--network-policy-cidr <cidr>",
@@ -368,6 +389,25 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
         DEFAULT_INGRESS_ANNOTATIONS.join(","), "the two ingress-nginx proxy timeouts"],
       ["--use-existing-route-objects [bool]",
         "add routes to Ingresses and VirtualServices that the operator did not create (as CloudTTY did)", "false"],
+      ["--ingress-host-pattern <pattern>",
+        "host of each CloudShell's Ingress rule, with {name} and {namespace} and a '.' between them (one " +
+        "origin per shell), e.g. {name}.{namespace}.shells.example.com; a plain host: one host and origin " +
+        "for all; *: rules without a host, as CloudTTY (one origin for all)", "",
+        "none: Ingress shells must name an allowed host"],
+      ["--ingress-hosts-allowed <list>",
+        "ingressConfig.host values CloudShells may set, comma-separated; *.domain allows its subdomains, * any",
+        "", "none"],
+      ["--ingress-classes-allowed <list>",
+        "ingressConfig.ingressClassName values CloudShells may set, comma-separated; * allows any", "",
+        "none: the cluster's default class"],
+      ["--virtual-service-host-pattern <pattern>",
+        "host of each CloudShell's VirtualService, as --ingress-host-pattern; *: hosts [\"*\"], as CloudTTY", "",
+        "none: VirtualService shells are refused"],
+      ["--virtual-service-gateways-allowed <list>",
+        "virtualServiceConfig.gateway values (namespace/name) CloudShells may set, comma-separated; * any", "",
+        "none"],
+      ["--virtual-service-export-to-allowed <list>",
+        "virtualServiceConfig.export_to values CloudShells may set, comma-separated; * allows any", "", "none"],
       ["--default-ttl <duration>", "session length of CloudShells that set no TTL", "", "none"],
       ["--max-ttl <duration>", "longest session; longer TTLs are cut to it", "", "none"],
       ["--admission-policy <name>",
@@ -578,6 +618,7 @@ function tenantOptions(flags: FlagValues) {
   return {
     routeNamespaces: Object.freeze(routeNamespaces),
     ingressAnnotationsAllowed: Object.freeze(annotations),
+    routeHosts: routeHostOptions(flags),
     useExistingRouteObjects: useExisting,
     defaultTtlSeconds,
     maxTtlSeconds,
@@ -659,6 +700,46 @@ function metricsServing(flags: FlagValues) {
     );
   }
   return { metricsSecure, metricsCertDir };
+}
+
+function routeHostOptions(flags: FlagValues): RouteHostOptions {
+  const pattern = (flag: string) => {
+    const text = flags.optional(flag);
+    if (text === undefined) return undefined;
+    const parsed = parseHostPattern(text);
+    return typeof parsed === "string" ? invalid(flag, text, parsed) : Object.freeze(parsed);
+  };
+  const values = (flag: string, valid: RegExp, expected: string) => {
+    const items = list(flags.string(flag));
+    for (const item of items) if (item !== "*" && !valid.test(item)) invalid(flag, item, expected);
+    return Object.freeze(items);
+  };
+  const host = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+  return Object.freeze({
+    ingressHostPattern: pattern("--ingress-host-pattern"),
+    virtualServiceHostPattern: pattern("--virtual-service-host-pattern"),
+    ingressHostsAllowed: values(
+      "--ingress-hosts-allowed",
+      host,
+      "expected hosts such as shells.example.com, " +
+        "*.shells.example.com or *",
+    ),
+    ingressClassesAllowed: values(
+      "--ingress-classes-allowed",
+      DNS_SUBDOMAIN,
+      "expected IngressClass names or *",
+    ),
+    virtualServiceGatewaysAllowed: values(
+      "--virtual-service-gateways-allowed",
+      /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+      "expected gateways as namespace/name, or *",
+    ),
+    virtualServiceExportToAllowed: values(
+      "--virtual-service-export-to-allowed",
+      /^(\.|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/,
+      "expected namespaces, ., or *",
+    ),
+  });
 }
 
 /** A comma-separated flag value as its non-empty items. */

@@ -45,6 +45,14 @@ Deno.test("parseOptions() defaults", () => {
     kubeconfigClusterRole: "view",
     terminalIdentity: "serviceaccount",
     terminalApiServer: undefined,
+    routeHosts: {
+      ingressHostPattern: undefined,
+      virtualServiceHostPattern: undefined,
+      ingressHostsAllowed: [],
+      ingressClassesAllowed: [],
+      virtualServiceGatewaysAllowed: [],
+      virtualServiceExportToAllowed: [],
+    },
     allowedEnvValueFrom: [],
     nodePortHost: undefined,
     workers: 16,
@@ -751,5 +759,44 @@ Deno.test("parseOptions() terminal pod settings, with CloudTTY's flag names wher
     assert.equal(result.kind, "exit", args.join(" "));
     assert.equal((result as { code: number }).code, 2);
     assert.match((result as { output: string }).output, pattern);
+  }
+});
+
+Deno.test("parseOptions() route hosts: patterns and allow lists, bad ones refused with exit code 2", () => {
+  const options = run([
+    "--ingress-host-pattern={name}.{namespace}.shells.example.com",
+    "--virtual-service-host-pattern=*",
+    "--ingress-hosts-allowed=shells.example.com,*.apps.example.com",
+    "--ingress-classes-allowed=nginx",
+    "--virtual-service-gateways-allowed=istio-system/public,*",
+    "--virtual-service-export-to-allowed=.,istio-system",
+  ]);
+  assert.deepEqual(options.routeHosts, {
+    ingressHostPattern: { kind: "perShell", text: "{name}.{namespace}.shells.example.com" },
+    virtualServiceHostPattern: { kind: "any" },
+    ingressHostsAllowed: ["shells.example.com", "*.apps.example.com"],
+    ingressClassesAllowed: ["nginx"],
+    virtualServiceGatewaysAllowed: ["istio-system/public", "*"],
+    virtualServiceExportToAllowed: [".", "istio-system"],
+  });
+  assert.deepEqual(run(["--ingress-host-pattern=shells.example.com"]).routeHosts.ingressHostPattern, {
+    kind: "shared",
+    host: "shells.example.com",
+  });
+  for (
+    const [flag, message] of [
+      [
+        "--ingress-host-pattern={name}-{namespace}.shells.example.com",
+        /a '\.' between \{name\} and \{namespace\}/,
+      ],
+      ["--virtual-service-host-pattern={name}.example.com", /\{name\} and \{namespace\} once each/],
+      ["--ingress-hosts-allowed=https://x", /expected hosts/],
+      ["--virtual-service-gateways-allowed=a/b/c", /namespace\/name/],
+    ] as const
+  ) {
+    const result = parseOptions([flag], CONTEXT);
+    assert.equal(result.kind, "exit", flag);
+    assert.equal(result.kind === "exit" && result.code, 2, flag);
+    assert.match(result.kind === "exit" ? result.output : "", message);
   }
 });

@@ -16,6 +16,8 @@ import {
 } from "./api.ts";
 import type { ServiceLike } from "./children.ts";
 import { hostPort } from "./node_address.ts";
+import { DEFAULT_POLICY, type TenantPolicy } from "./policy.ts";
+import { hostFor, type HostPattern } from "./route_hosts.ts";
 import {
   type DesiredRoute,
   encodeRouteRef,
@@ -25,31 +27,53 @@ import {
 } from "./routes.ts";
 import { Reasons } from "./status.ts";
 
-/** The route entry a shell wants, or undefined for NodePort and ClusterIP. */
-export function desiredRoute(cs: CloudShell, mode: string): DesiredRoute | undefined {
+/**
+ * The route entry a shell wants, or undefined for NodePort and ClusterIP. Its host comes from the
+ * administrator's pattern (the policy) unless the shell names one (which the policy then checks). Under a
+ * per-shell pattern the shell's route object is its own (`cloudshell-<name>`), so its class, gateway and
+ * exportTo are its own too; otherwise it is the namespace's shared one, as in CloudTTY.
+ */
+export function desiredRoute(
+  cs: CloudShell,
+  mode: string,
+  policy: TenantPolicy = DEFAULT_POLICY,
+): DesiredRoute | undefined {
   const spec = cs.spec ?? {};
   const name = cs.metadata.name!;
   const ns = cs.metadata.namespace!;
   // What both kinds of route share: the path, and the shell's Service behind it.
   const entry = { path: routePath(spec, name), ...routeBackend(ns, name), owner: name };
+  const objectName = (pattern: HostPattern | undefined, shared: string) =>
+    pattern?.kind === "perShell" ? childName(name) : shared;
   if (mode === "Ingress") {
     const cfg = spec.ingressConfig ?? {};
+    const pattern = policy.ingressHostPattern;
     return {
       ...entry,
       mode,
       namespace: cfg.namespace || ns,
-      objectName: cfg.ingressName || DEFAULT_INGRESS_NAME,
-      ingress: { className: cfg.ingressClassName, annotations: cfg.annotations, host: cfg.host },
+      objectName: cfg.ingressName || objectName(pattern, DEFAULT_INGRESS_NAME),
+      ingress: {
+        className: cfg.ingressClassName,
+        annotations: cfg.annotations,
+        host: cfg.host || (pattern && hostFor(pattern, name, ns)),
+      },
     };
   }
   if (mode === "VirtualService") {
     const cfg = spec.virtualServiceConfig ?? {};
+    const pattern = policy.virtualServiceHostPattern;
     return {
       ...entry,
       mode,
       namespace: cfg.namespace || ns,
-      objectName: cfg.virtualServiceName || DEFAULT_VIRTUAL_SERVICE_NAME,
-      virtualService: { gateway: cfg.gateway, exportTo: cfg.export_to },
+      objectName: cfg.virtualServiceName || objectName(pattern, DEFAULT_VIRTUAL_SERVICE_NAME),
+      virtualService: {
+        gateway: cfg.gateway,
+        exportTo: cfg.export_to,
+        // CloudTTY's layout (`*`) joins whatever VirtualService is named, as CloudTTY did: no hosts to keep.
+        hosts: pattern?.kind === "any" ? undefined : pattern && [hostFor(pattern, name, ns)!],
+      },
     };
   }
   return undefined;
@@ -92,11 +116,15 @@ export function legacyRouteHint(cs: CloudShell): RouteRef | undefined {
  * one its spec implies (CloudShells created by CloudTTY carry no record), and the previous version's
  * annotation. In each place only entries that lead to the shell's own Service are removed.
  */
-export function routeRefsToRemove(cs: CloudShell, status = cs.status): RouteRef[] {
+export function routeRefsToRemove(
+  cs: CloudShell,
+  status = cs.status,
+  policy: TenantPolicy = DEFAULT_POLICY,
+): RouteRef[] {
   const refs = new Map<string, RouteRef>();
   const add = (ref: RouteRef | undefined) => ref && refs.set(encodeRouteRef(ref), ref);
   add(recordedRoute(status?.route));
-  const implied = desiredRoute(cs, exposureMode(cs.spec ?? {}));
+  const implied = desiredRoute(cs, exposureMode(cs.spec ?? {}), policy);
   if (implied) {
     add({
       mode: implied.mode,
@@ -119,6 +147,7 @@ export function accessUrl(
   service: ServiceLike,
   nodeHost: string | undefined,
   ttl: number | undefined,
+  route?: DesiredRoute,
 ): string | { reason: string; message: string; retry: boolean } {
   const spec = cs.spec ?? {};
   let url: string;
@@ -144,7 +173,12 @@ export function accessUrl(
     url = hostPort(ip, TTYD_PORT);
   } else {
     const path = routePath(spec, cs.metadata.name!);
-    const host = mode === "Ingress" ? spec.ingressConfig?.host : undefined;
+    const vsHost = route?.virtualService?.hosts?.[0];
+    const host = mode === "Ingress"
+      ? route?.ingress?.host ?? spec.ingressConfig?.host
+      : vsHost === "*"
+      ? undefined
+      : vsHost;
     url = host ? `${host}${path}` : path;
   }
   return ttl === undefined ? url : `${url}?ttl=${ttl}`;

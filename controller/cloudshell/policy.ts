@@ -1,11 +1,13 @@
 /**
  * What an administrator lets the creators of CloudShells ask for, by flag:
  * the namespaces a shell's route object may live in besides its own, the
- * Ingress annotations it may set, and how long a session may last. Pure
- * checks; the reconciler reports a refusal as `Ready=False` with an Event.
+ * hosts, classes, gateways and annotations of its route, and how long a
+ * session may last. Pure checks; the reconciler reports a refusal as
+ * `Ready=False` with an Event.
  */
 import { type CloudShellSpec, ttlSeconds } from "./api.ts";
 import type { Problem } from "./problems.ts";
+import { allowedValue, hostFor, type HostPattern, shellOfHost } from "./route_hosts.ts";
 import type { DesiredRoute } from "./route_types.ts";
 import { Reasons } from "./status.ts";
 
@@ -22,6 +24,21 @@ export interface TenantPolicy {
    * ending in `*` is a prefix, `*` alone allows every key.
    */
   ingressAnnotations: readonly string[];
+  /**
+   * `--ingress-host-pattern`: the host of each shell's Ingress rule. Undefined: none configured, and a shell
+   * names an allowed host or is refused (shells never share an origin unless an administrator chose it).
+   */
+  ingressHostPattern?: HostPattern;
+  /** `--virtual-service-host-pattern`: the host of each shell's VirtualService; undefined as above. */
+  virtualServiceHostPattern?: HostPattern;
+  /** `--ingress-hosts-allowed`: `ingressConfig.host` values a shell may set (`*.domain`, `*`). */
+  ingressHostsAllowed?: readonly string[];
+  /** `--ingress-classes-allowed`: `ingressConfig.ingressClassName` values a shell may set (`*`: any). */
+  ingressClassesAllowed?: readonly string[];
+  /** `--virtual-service-gateways-allowed`: `virtualServiceConfig.gateway` values a shell may set. */
+  virtualServiceGatewaysAllowed?: readonly string[];
+  /** `--virtual-service-export-to-allowed`: `virtualServiceConfig.export_to` values a shell may set. */
+  virtualServiceExportToAllowed?: readonly string[];
   /** `--default-ttl`: the TTL of shells that ask for none. */
   defaultTtlSeconds?: number;
   /** `--max-ttl`: the longest TTL a shell gets; longer ones are capped. */
@@ -44,8 +61,20 @@ export const DEFAULT_INGRESS_ANNOTATIONS: readonly string[] = [
   "nginx.ingress.kubernetes.io/proxy-send-timeout",
 ];
 
-/** A policy that allows what CloudTTY allowed: any route namespace, any annotation, any TTL. */
-export const PERMISSIVE_POLICY: TenantPolicy = { routeNamespaces: ["*"], ingressAnnotations: ["*"] };
+/**
+ * A policy that allows what CloudTTY allowed: any route namespace, annotation, host, class, gateway and
+ * exportTo, CloudTTY's shared layout (one origin for all), any TTL.
+ */
+export const PERMISSIVE_POLICY: TenantPolicy = {
+  routeNamespaces: ["*"],
+  ingressAnnotations: ["*"],
+  ingressHostPattern: { kind: "any" },
+  virtualServiceHostPattern: { kind: "any" },
+  ingressHostsAllowed: ["*"],
+  ingressClassesAllowed: ["*"],
+  virtualServiceGatewaysAllowed: ["*"],
+  virtualServiceExportToAllowed: ["*"],
+};
 
 /** Whether `key` matches an allow list of exact keys and `prefix*` entries. */
 export function allowedBy(list: readonly string[], key: string): boolean {
@@ -68,6 +97,8 @@ export function routeProblem(
       retry: false,
     };
   }
+  const hostProblem = routeHostProblem(route, shellNamespace, policy);
+  if (hostProblem) return hostProblem;
   const refused = Object.keys(route.ingress?.annotations ?? {}).filter((k) =>
     !allowedBy(policy.ingressAnnotations, k)
   ).sort();
@@ -80,6 +111,75 @@ export function routeProblem(
         } (--ingress-annotations-allowed)`,
       retry: false,
     };
+  }
+  return undefined;
+}
+
+/** Why the policy refuses the host, class, gateway or exportTo of a shell's route; undefined if it does not. */
+function routeHostProblem(
+  route: DesiredRoute,
+  shellNamespace: string,
+  policy: TenantPolicy,
+): Problem | undefined {
+  const refuse = (reason: string, message: string): Problem => ({ reason, message, retry: false });
+  const listed = (list: readonly string[] | undefined) => list?.length ? list.join(", ") : "none";
+  if (route.mode === "Ingress") {
+    const pattern = policy.ingressHostPattern;
+    const host = route.ingress?.host;
+    const given = pattern ? hostFor(pattern, route.owner, shellNamespace) : undefined;
+    if (host === undefined && !pattern) {
+      return refuse(
+        Reasons.routeHostNotConfigured,
+        "Ingress mode needs a host: an administrator sets --ingress-host-pattern (one host per CloudShell, " +
+          "such as {name}.{namespace}.shells.example.com), or allows hosts shells may name in " +
+          "ingressConfig.host (--ingress-hosts-allowed)",
+      );
+    }
+    if (host !== undefined && host !== given) {
+      const owner = shellOfHost(pattern, host);
+      if (!allowedValue(policy.ingressHostsAllowed ?? [], host) || owner) {
+        return refuse(
+          Reasons.ingressHostNotAllowed,
+          `ingressConfig.host "${host}" is not allowed` +
+            (owner ? `: it is the host of CloudShell ${owner.namespace}/${owner.name}` : "") +
+            `; allowed: ${listed(policy.ingressHostsAllowed)} (--ingress-hosts-allowed)` +
+            (given ? `, or leave it out for ${given}` : ""),
+        );
+      }
+    }
+    const className = route.ingress?.className;
+    if (className && !allowedValue(policy.ingressClassesAllowed ?? [], className)) {
+      return refuse(
+        Reasons.ingressClassNotAllowed,
+        `ingressConfig.ingressClassName "${className}" is not allowed; allowed: ` +
+          `${listed(policy.ingressClassesAllowed)} (--ingress-classes-allowed), or leave it out for the ` +
+          "cluster's default class",
+      );
+    }
+    return undefined;
+  }
+  if (!policy.virtualServiceHostPattern) {
+    return refuse(
+      Reasons.routeHostNotConfigured,
+      "VirtualService mode needs a host: an administrator sets --virtual-service-host-pattern (one host per " +
+        "CloudShell, such as {name}.{namespace}.shells.example.com)",
+    );
+  }
+  const gateway = route.virtualService?.gateway;
+  if (gateway && !allowedValue(policy.virtualServiceGatewaysAllowed ?? [], gateway)) {
+    return refuse(
+      Reasons.gatewayNotAllowed,
+      `virtualServiceConfig.gateway "${gateway}" is not allowed; allowed: ` +
+        `${listed(policy.virtualServiceGatewaysAllowed)} (--virtual-service-gateways-allowed)`,
+    );
+  }
+  const exportTo = route.virtualService?.exportTo;
+  if (exportTo && !allowedValue(policy.virtualServiceExportToAllowed ?? [], exportTo)) {
+    return refuse(
+      Reasons.exportToNotAllowed,
+      `virtualServiceConfig.export_to "${exportTo}" is not allowed; allowed: ` +
+        `${listed(policy.virtualServiceExportToAllowed)} (--virtual-service-export-to-allowed)`,
+    );
   }
   return undefined;
 }

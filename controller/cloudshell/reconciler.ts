@@ -199,7 +199,8 @@ const WRITTEN_STATUS_TTL_MS = 60_000;
 
 /**
  * Why the operator refuses a shell's spec whatever else happens: decided by its flags alone (the schema's
- * gaps, env sources, route namespaces and annotations), so the informer can decide it once (slim.ts).
+ * gaps, env sources, route namespaces, hosts, classes, gateways and annotations), so the informer can decide
+ * it once (slim.ts).
  */
 export function specRefusal(cs: CloudShell, settings: ReconcilerSettings): SpecProblem | undefined {
   const name = cs.metadata.name!;
@@ -207,8 +208,9 @@ export function specRefusal(cs: CloudShell, settings: ReconcilerSettings): SpecP
   const spec = cs.spec ?? {};
   const problem = validateSpec(spec, name, namespace, { allowedEnvValueFrom: settings.allowedEnvValueFrom });
   if (problem) return problem;
-  const route = desiredRoute(cs, exposureMode(spec));
-  const refused = route && routeProblem(route, namespace, settings.policy ?? DEFAULT_POLICY);
+  const policy = settings.policy ?? DEFAULT_POLICY;
+  const route = desiredRoute(cs, exposureMode(spec), policy);
+  const refused = route && routeProblem(route, namespace, policy);
   return refused ? { reason: refused.reason, message: refused.message } : undefined;
 }
 
@@ -285,7 +287,7 @@ export class CloudShellReconciler implements Reconciler {
     const refused = cs.refused ?? specRefusal(cs, this.#d.settings);
     if (refused) return await this.#report(cs, { ...refused, retry: false });
     const mode = exposureMode(spec);
-    const route = desiredRoute(cs, mode);
+    const route = desiredRoute(cs, mode, this.#policy);
 
     let job = this.#job(key, cs);
     const { seconds: ttl, cappedFrom } = effectiveTtl(spec, this.#policy);
@@ -352,7 +354,7 @@ export class CloudShellReconciler implements Reconciler {
     // The Job exists but the terminal cannot be reached yet: upstream's CreatedJob phase says exactly that.
     if (routed !== true) return await this.#report(cs, routed, "CreatedJob");
 
-    const url = accessUrl(cs, mode, service, mode === "NodePort" ? this.#nodeHost() : undefined, ttl);
+    const url = accessUrl(cs, mode, service, mode === "NodePort" ? this.#nodeHost() : undefined, ttl, route);
     if (typeof url !== "string") return await this.#report(cs, url, "CreatedJob");
 
     const ready = hasReadyPod(
@@ -1067,7 +1069,7 @@ export class CloudShellReconciler implements Reconciler {
     if (!cs.metadata.finalizers?.includes(FINALIZER)) return {};
     const key = keyFor(cs.metadata.namespace, cs.metadata.name!);
     if (this.#d.settings.identity) await this.#revokeGrant(cs);
-    await this.#removeRoutes(cs, routeRefsToRemove(cs, this.#currentStatus(key, cs)));
+    await this.#removeRoutes(cs, routeRefsToRemove(cs, this.#currentStatus(key, cs), this.#policy));
     this.#recordedRoutes.delete(key);
     const finalizers = cs.metadata.finalizers.filter((f) => f !== FINALIZER);
     try {
@@ -1083,7 +1085,7 @@ export class CloudShellReconciler implements Reconciler {
   /** Removes the shell's route entries and, with them, its record and finalizer. */
   async #releaseRoutes(cs: CloudShell): Promise<void> {
     const status = this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs);
-    const refs = routeRefsToRemove(cs, status);
+    const refs = routeRefsToRemove(cs, status, this.#policy);
     if (refs.length === 0 && !cs.metadata.finalizers?.includes(FINALIZER)) return;
     await this.#removeRoutes(cs, refs);
     await this.#setRouteRecord(cs, status, undefined);

@@ -40,8 +40,11 @@ export interface DesiredRoute extends RouteRef, RouteBackend {
   owner: string;
   /** Used only when the Ingress is created, except `host` (the rule the path goes in). */
   ingress?: { className?: string; annotations?: Record<string, string>; host?: string };
-  /** Used only when the VirtualService is created. */
-  virtualService?: { gateway?: string; exportTo?: string };
+  /**
+   * Used only when the VirtualService is created, except `hosts`: a VirtualService answering on other hosts
+   * is not joined (RouteHostConflict), as that would put the shell on another's origin. Absent: `["*"]`.
+   */
+  virtualService?: { gateway?: string; exportTo?: string; hosts?: string[] };
 }
 
 /** Why a route could not be written, as a condition reason. */
@@ -51,6 +54,8 @@ export type RouteErrorReason =
   | "BackendNamespaceMismatch"
   /** The path is taken by an entry that leads elsewhere (another shell's, or someone's own). */
   | "RoutePathConflict"
+  /** The shared VirtualService answers on other hosts than the shell's. */
+  | "RouteHostConflict"
   /** The shared object exists and was not made by this operator (or CloudTTY). */
   | "IngressConflict"
   | "VirtualServiceConflict";

@@ -28,6 +28,12 @@ export const Reasons = {
   templateInvalid: "InvalidJobTemplate",
   routeNamespaceNotAllowed: "RouteNamespaceNotAllowed",
   ingressAnnotationNotAllowed: "IngressAnnotationNotAllowed",
+  /** Ingress or VirtualService mode, and no host pattern from an administrator (one origin per shell). */
+  routeHostNotConfigured: "RouteHostNotConfigured",
+  ingressHostNotAllowed: "IngressHostNotAllowed",
+  ingressClassNotAllowed: "IngressClassNotAllowed",
+  gatewayNotAllowed: "GatewayNotAllowed",
+  exportToNotAllowed: "ExportToNotAllowed",
   ttlCapped: "TTLCapped",
   noNodeAddress: "NoNodeAddress",
   expired: "Expired",

@@ -94,7 +94,7 @@ export function buildVirtualService(route: DesiredRoute): VirtualService {
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [OWNER_LABEL]: route.owner },
     },
     spec: {
-      hosts: ["*"],
+      hosts: route.virtualService?.hosts ?? ["*"],
       // Upstream rendered `[""]` for unset values, which Istio rejects or reads as "visible nowhere".
       ...(gateway ? { gateways: [gateway] } : {}),
       ...(exportTo ? { exportTo: [exportTo] } : {}),
@@ -111,6 +111,16 @@ export function addVirtualServiceRoute(
   current: VirtualService,
   route: DesiredRoute,
 ): VirtualService | undefined {
+  const hosts = route.virtualService?.hosts;
+  if (hosts && !isDeepStrictEqual(current.spec?.hosts ?? [], hosts)) {
+    // Joining would serve this shell on the other hosts too: one origin with whoever else is there.
+    throw new RouteError(
+      "RouteHostConflict",
+      `VirtualService ${current.metadata.namespace}/${current.metadata.name} answers on hosts ` +
+        `${JSON.stringify(current.spec?.hosts ?? [])}, not this CloudShell's ${JSON.stringify(hosts)}; ` +
+        "leave virtualServiceConfig.virtualServiceName out for a VirtualService of its own",
+    );
+  }
   const taken = (current.spec?.http ?? []).find((r) => isRouteOf(r, route.path) && !leadsTo(r, route));
   if (taken) {
     throw new RouteError(

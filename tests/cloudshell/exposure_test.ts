@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { type CloudShell, ROUTE_ANNOTATION } from "../../controller/cloudshell/api.ts";
+import { DEFAULT_POLICY } from "../../controller/cloudshell/policy.ts";
 import {
   accessUrl,
+  desiredRoute,
   recordedRoute,
   routeBackend,
   routeRecord,
@@ -60,4 +62,44 @@ Deno.test("accessUrl() appends the effective TTL it is given", () => {
     "10.0.0.7:7681?ttl=600",
   );
   assert.equal(accessUrl(shell(), "Ingress", svc, undefined, undefined), "/apis/v1alpha1/cloudshell/web");
+});
+
+Deno.test("desiredRoute(): under a per-shell pattern, a host and a route object of the shell's own", () => {
+  const pattern = { kind: "perShell", text: "{name}.{namespace}.shells.example.com" } as const;
+  const policy = { ...DEFAULT_POLICY, ingressHostPattern: pattern, virtualServiceHostPattern: pattern };
+  const ing = desiredRoute(
+    shell({ spec: { exposureMode: "Ingress", ingressConfig: {} } }),
+    "Ingress",
+    policy,
+  )!;
+  assert.equal(ing.objectName, "cloudshell-web");
+  assert.equal(ing.ingress?.host, "web.team-a.shells.example.com");
+  const vsShell = shell({ spec: { exposureMode: "VirtualService" } });
+  const vs = desiredRoute(vsShell, "VirtualService", policy)!;
+  assert.equal(vs.objectName, "cloudshell-web");
+  assert.deepEqual(vs.virtualService?.hosts, ["web.team-a.shells.example.com"]);
+  const svc = { metadata: {}, spec: {} };
+  assert.equal(
+    accessUrl(vsShell, "VirtualService", svc, undefined, undefined, vs),
+    "web.team-a.shells.example.com/apis/v1alpha1/cloudshell/web",
+  );
+  // CloudTTY's layout, chosen: the namespace's shared objects, no host (VirtualService hosts ["*"]).
+  const cloudtty = {
+    ...DEFAULT_POLICY,
+    ingressHostPattern: { kind: "any" },
+    virtualServiceHostPattern: { kind: "any" },
+  } as const;
+  const shared = desiredRoute(
+    shell({ spec: { exposureMode: "Ingress", ingressConfig: {} } }),
+    "Ingress",
+    cloudtty,
+  )!;
+  assert.equal(shared.objectName, "cloudshell-ingress");
+  assert.equal(shared.ingress?.host, undefined);
+  const sharedVs = desiredRoute(vsShell, "VirtualService", cloudtty)!;
+  assert.equal(sharedVs.virtualService?.hosts, undefined, "built with hosts [*], joins any, as CloudTTY");
+  assert.equal(
+    accessUrl(vsShell, "VirtualService", svc, undefined, undefined, sharedVs),
+    "/apis/v1alpha1/cloudshell/web",
+  );
 });

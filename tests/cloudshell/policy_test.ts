@@ -10,6 +10,13 @@ import {
 } from "../../controller/cloudshell/policy.ts";
 import type { DesiredRoute } from "../../controller/cloudshell/routes.ts";
 
+/** The default limits, with per-shell hosts configured (without them, routes are refused first). */
+const HOSTED: TenantPolicy = {
+  ...DEFAULT_POLICY,
+  ingressHostPattern: { kind: "perShell", text: "{name}.{namespace}.shells.example.com" },
+  virtualServiceHostPattern: { kind: "perShell", text: "{name}.{namespace}.shells.example.com" },
+};
+
 function route(extra: Partial<DesiredRoute> = {}): DesiredRoute {
   return {
     mode: "VirtualService",
@@ -34,12 +41,12 @@ Deno.test("allowedBy() matches exact keys and prefixes ending in *", () => {
 });
 
 Deno.test("routeProblem(): a route in another namespace needs --route-namespaces", () => {
-  assert.equal(routeProblem(route(), "team-a", DEFAULT_POLICY), undefined);
-  const problem = routeProblem(route({ namespace: "team-b" }), "team-a", DEFAULT_POLICY);
+  assert.equal(routeProblem(route(), "team-a", HOSTED), undefined);
+  const problem = routeProblem(route({ namespace: "team-b" }), "team-a", HOSTED);
   assert.equal(problem?.reason, "RouteNamespaceNotAllowed");
   assert.equal(problem?.retry, false);
   assert.match(problem?.message ?? "", /virtualServiceConfig.namespace "team-b" is not allowed/);
-  const shared: TenantPolicy = { ...DEFAULT_POLICY, routeNamespaces: ["istio-system"] };
+  const shared: TenantPolicy = { ...HOSTED, routeNamespaces: ["istio-system"] };
   assert.equal(routeProblem(route({ namespace: "istio-system" }), "team-a", shared), undefined);
   assert.equal(
     routeProblem(route({ namespace: "team-b" }), "team-a", shared)?.reason,
@@ -55,7 +62,7 @@ Deno.test("routeProblem(): Ingress annotations pass only when allowed, all refus
     routeProblem(
       ingress({ "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600" }),
       "team-a",
-      DEFAULT_POLICY,
+      HOSTED,
     ),
     undefined,
   );
@@ -66,7 +73,7 @@ Deno.test("routeProblem(): Ingress annotations pass only when allowed, all refus
       "nginx.ingress.kubernetes.io/proxy-send-timeout": "60",
     }),
     "team-a",
-    DEFAULT_POLICY,
+    HOSTED,
   );
   assert.equal(problem?.reason, "IngressAnnotationNotAllowed");
   assert.match(
@@ -74,7 +81,7 @@ Deno.test("routeProblem(): Ingress annotations pass only when allowed, all refus
     /"nginx.ingress.kubernetes.io\/configuration-snippet", "nginx.ingress.kubernetes.io\/server-snippet" are not allowed/,
   );
   assert.doesNotMatch(problem?.message ?? "", /proxy-send-timeout"/);
-  const none: TenantPolicy = { ...DEFAULT_POLICY, ingressAnnotations: [] };
+  const none: TenantPolicy = { ...HOSTED, ingressAnnotations: [] };
   assert.match(routeProblem(ingress({ a: "b" }), "team-a", none)?.message ?? "", /allowed: none/);
 });
 
@@ -115,4 +122,62 @@ Deno.test("effectiveIdleTimeout(): the shell's own, 0 for none, the default, the
     seconds: 3600,
     cappedFrom: 7200,
   });
+});
+
+Deno.test("routeProblem(): Ingress and VirtualService routes need a host an administrator configured", () => {
+  for (const mode of ["Ingress", "VirtualService"] as const) {
+    const problem = routeProblem(route({ mode }), "team-a", DEFAULT_POLICY);
+    assert.equal(problem?.reason, "RouteHostNotConfigured");
+    assert.equal(problem?.retry, false);
+    assert.match(
+      problem?.message ?? "",
+      mode === "Ingress" ? /--ingress-host-pattern/ : /--virtual-service-host-pattern/,
+    );
+  }
+  // A host the shell names is enough for Ingress mode, where an administrator allows it.
+  const named = route({ mode: "Ingress", ingress: { host: "shells.example.com" } });
+  assert.equal(routeProblem(named, "team-a", DEFAULT_POLICY)?.reason, "IngressHostNotAllowed");
+  assert.equal(
+    routeProblem(named, "team-a", { ...DEFAULT_POLICY, ingressHostsAllowed: ["*.example.com"] }),
+    undefined,
+  );
+});
+
+Deno.test("routeProblem(): a shell's host is the pattern's, or one the allow list admits and no other shell has", () => {
+  const own = "x.team-a.shells.example.com";
+  assert.equal(routeProblem(route({ mode: "Ingress", ingress: { host: own } }), "team-a", HOSTED), undefined);
+  const other = route({ mode: "Ingress", ingress: { host: "bank.example.com" } });
+  const refused = routeProblem(other, "team-a", HOSTED);
+  assert.equal(refused?.reason, "IngressHostNotAllowed");
+  assert.match(
+    refused?.message ?? "",
+    /"bank.example.com" is not allowed; allowed: none \(--ingress-hosts-allowed\), or leave it out for x.team-a.shells.example.com/,
+  );
+  const open: TenantPolicy = { ...HOSTED, ingressHostsAllowed: ["*.example.com"] };
+  assert.equal(routeProblem(other, "team-a", open), undefined);
+  // Even where the allow list admits it, another shell's host is never a tenant's to take.
+  const squat = routeProblem(
+    route({ mode: "Ingress", ingress: { host: "victim.team-b.shells.example.com" } }),
+    "team-a",
+    open,
+  );
+  assert.equal(squat?.reason, "IngressHostNotAllowed");
+  assert.match(squat?.message ?? "", /it is the host of CloudShell team-b\/victim/);
+});
+
+Deno.test("routeProblem(): classes, gateways and exportTo only from the administrator's lists", () => {
+  const cls = route({ mode: "Ingress", ingress: { className: "public" } });
+  assert.equal(routeProblem(cls, "team-a", HOSTED)?.reason, "IngressClassNotAllowed");
+  assert.equal(routeProblem(cls, "team-a", { ...HOSTED, ingressClassesAllowed: ["public"] }), undefined);
+  assert.equal(routeProblem(route({ mode: "Ingress" }), "team-a", HOSTED), undefined, "the default class");
+  const gw = route({ virtualService: { gateway: "istio-system/public" } });
+  assert.equal(routeProblem(gw, "team-a", HOSTED)?.reason, "GatewayNotAllowed");
+  assert.equal(
+    routeProblem(gw, "team-a", { ...HOSTED, virtualServiceGatewaysAllowed: ["istio-system/public"] }),
+    undefined,
+  );
+  const exp = route({ virtualService: { exportTo: "*" } });
+  assert.equal(routeProblem(exp, "team-a", HOSTED)?.reason, "ExportToNotAllowed");
+  assert.equal(routeProblem(exp, "team-a", { ...HOSTED, virtualServiceExportToAllowed: ["*"] }), undefined);
+  for (const r of [cls, gw, exp]) assert.equal(routeProblem(r, "team-a", PERMISSIVE_POLICY), undefined);
 });

@@ -580,6 +580,31 @@ Deno.test("VirtualService routes against a real API server", async (t) => {
     await client.delete(VirtualServices, ns, VS);
   });
 
+  await t.step(
+    "a shell's hosts: its own VirtualService answers on them, and one on other hosts is not joined",
+    async () => {
+      const host = "x.shells.shells.example.com";
+      const mine = vsRoute(ns, "x", { objectName: "cloudshell-x", virtualService: { hosts: [host] } });
+      await routes.ensure(mine);
+      const vs = await client.get<VirtualService>(VirtualServices, ns, "cloudshell-x");
+      assert.deepEqual(vs.spec?.hosts, [host]);
+      // Another shell naming it would be served on x's host, the same origin: refused, and nothing written.
+      const joiner = vsRoute(ns, "y", {
+        objectName: "cloudshell-x",
+        virtualService: { hosts: ["y.shells.shells.example.com"] },
+      });
+      await assert.rejects(routes.ensure(joiner), (err) => {
+        assert.ok(err instanceof RouteError);
+        assert.equal(err.reason, "RouteHostConflict");
+        assert.match(err.message, /answers on hosts \["x.shells.shells.example.com"\]/);
+        return true;
+      });
+      const after = await client.get<VirtualService>(VirtualServices, ns, "cloudshell-x");
+      assert.equal(after.metadata.resourceVersion, vs.metadata.resourceVersion);
+      await routes.remove(...own(mine));
+    },
+  );
+
   await t.step("20 concurrent ensures from two managers on one VirtualService all land", async () => {
     const owners = Array.from({ length: 20 }, (_, i) => `vs-${i}`);
     const other = new RouteManager(client);

@@ -183,6 +183,16 @@ export function withoutMetricsReader(objs: readonly Manifest[]): Manifest[] {
   return objs.filter((o) => o.metadata.labels?.["app.kubernetes.io/component"] !== METRICS_READER_COMPONENT);
 }
 
+/** deploy/terminal_cluster_role.yaml's role, which the operator binds for terminals and does not hold. */
+export function isTerminalRole(obj: Manifest): boolean {
+  return obj.kind === "ClusterRole" && obj.metadata.labels?.["app.kubernetes.io/component"] === "terminal";
+}
+
+/** The operator's own ClusterRole (not the terminals' role, nor the scrapers'). */
+export function operatorClusterRole(objs: readonly Manifest[]): Manifest {
+  return single(withoutMetricsReader(objs).filter((o) => !isTerminalRole(o)), "ClusterRole");
+}
+
 /** The objects of one kind. */
 export function ofKind(objs: readonly Manifest[], kind: string): Manifest[] {
   return objs.filter((o) => o.kind === kind);

@@ -21,10 +21,12 @@ import {
   DEPLOY_NAMESPACE,
   dryRunApply,
   helm,
+  isTerminalRole,
   KUBE_VERSION,
   kubectl,
   type Manifest,
   ofKind,
+  operatorClusterRole,
   rebase,
   renderChart,
   renderKustomize,
@@ -139,8 +141,12 @@ Deno.test("/metrics is secure by default: HTTPS, the review rights, a metrics-re
 
   const plain = await renderChart({ set: ["metrics.secure=false"] });
   assert.equal(optionsOf(plain).metricsSecure, false);
-  assert.equal(ofKind(plain, "ClusterRole").length, 1, "no metrics-reader, no review rights");
-  assert.ok(!flatten(rulesOf(single(plain, "ClusterRole"))).has("create authentication.k8s.io/tokenreviews"));
+  assert.equal(
+    ofKind(plain, "ClusterRole").filter((o) => !isTerminalRole(o)).length,
+    1,
+    "no metrics-reader, no review rights",
+  );
+  assert.ok(!flatten(rulesOf(operatorClusterRole(plain))).has("create authentication.k8s.io/tokenreviews"));
 
   const given = await renderChart({ set: ["metrics.certSecret=operator-metrics-tls"] });
   const pod = (single(given, "Deployment") as Any).spec.template.spec;
@@ -321,13 +327,13 @@ Deno.test("extraEnv reaches the operator container after the downward-API variab
 
 Deno.test("watchNamespace narrows the operator's rights to a Role in that namespace", async () => {
   const all = await renderChart({ set: ["metrics.secure=false"] });
-  const clusterWide = flatten(rulesOf(single(all, "ClusterRole")));
+  const clusterWide = flatten(rulesOf(operatorClusterRole(all)));
 
   const narrow = await renderChart({ set: ["watchNamespace=team-a", "metrics.secure=false"] });
   assert.equal(optionsOf(narrow).watchNamespace, "team-a");
   const shellRole = ofKind(narrow, "Role").find((r) => r.metadata.namespace === "team-a") as Manifest;
   const inNamespace = flatten(rulesOf(shellRole));
-  const cluster = flatten(rulesOf(single(narrow, "ClusterRole")));
+  const cluster = flatten(rulesOf(operatorClusterRole(narrow)));
   // Everything but the cluster-scoped requests (nodes, the admission policy, access reviews for exec and
   // logs terminals) moves into the Role; nothing is lost, nothing added.
   const policyReads = [
@@ -349,7 +355,7 @@ Deno.test("watchNamespace narrows the operator's rights to a Role in that namesp
   const few = await renderChart({
     set: ["watchNamespace=team-a", "nodePortHost=shells.example.com", "metrics.secure=false"],
   });
-  assert.deepEqual([...flatten(rulesOf(single(few, "ClusterRole")))].sort(), policyReads.sort());
+  assert.deepEqual([...flatten(rulesOf(operatorClusterRole(few)))].sort(), policyReads.sort());
   // The operator's own Role (Lease, template) stays in the release namespace, even when it is the watched one.
   const same = await renderChart({ set: [`watchNamespace=${DEPLOY_NAMESPACE}`] });
   const names = ofKind(same, "Role").map((r) => `${r.metadata.namespace}/${r.metadata.name}`).sort();

@@ -21,9 +21,11 @@ import {
   dryRunApply,
   IDENTITY_COMPONENT,
   isNamespaced,
+  isTerminalRole,
   LEGACY_COMPONENT,
   type Manifest,
   ofKind,
+  operatorClusterRole,
   parseManifests,
   rebase,
   renderChart,
@@ -66,6 +68,7 @@ Deno.test("deploy/ renders with kustomize into the operator's objects, and every
       "ValidatingAdmissionPolicyBinding/cloudshell-operator-limits",
       "ServiceAccount/cloudshell-operator",
       "ClusterRole/cloudshell-operator",
+      "ClusterRole/cloudshell-terminal",
       "ClusterRoleBinding/cloudshell-operator",
       "Role/cloudshell-operator",
       "RoleBinding/cloudshell-operator",
@@ -100,7 +103,8 @@ Deno.test("the chart's copies of the CRD, admission policy and Job template are 
   const policy = await Deno.readTextFile(`${DEPLOY}/admission_policy.yaml`);
   const operatorPolicy = await Deno.readTextFile(`${DEPLOY}/operator_admission_policy.yaml`);
   const hint = "copy it again: cp templates/job_default.yaml deploy/chart/files/job-template.yaml; " +
-    "cp deploy/crd.yaml deploy/admission_policy.yaml deploy/operator_admission_policy.yaml deploy/chart/files/";
+    "cp deploy/crd.yaml deploy/admission_policy.yaml deploy/operator_admission_policy.yaml " +
+    "deploy/terminal_cluster_role.yaml deploy/chart/files/";
   assert.equal(await Deno.readTextFile(`${CHART}/files/job-template.yaml`), template, hint);
   assert.equal(await Deno.readTextFile(`${CHART}/files/crd.yaml`), crd, hint);
   assert.equal(await Deno.readTextFile(`${CHART}/files/admission_policy.yaml`), policy, hint);
@@ -109,6 +113,8 @@ Deno.test("the chart's copies of the CRD, admission policy and Job template are 
     operatorPolicy,
     hint,
   );
+  const terminalRole = await Deno.readTextFile(`${DEPLOY}/terminal_cluster_role.yaml`);
+  assert.equal(await Deno.readTextFile(`${CHART}/files/terminal_cluster_role.yaml`), terminalRole, hint);
 
   // What reaches the cluster: the template text unchanged (placeholders intact), the CRD's spec unchanged.
   const kustomized = await renderKustomize();
@@ -190,7 +196,7 @@ Deno.test("the image tag and chart versions are deno.json's version", async () =
 /** The ClusterRole's and Role's permissions, flattened (throws on wildcards). */
 function permissionsOf(objs: readonly Manifest[]) {
   return {
-    cluster: sorted(flatten(rulesOf(single(withoutMetricsReader(objs), "ClusterRole")))),
+    cluster: sorted(flatten(rulesOf(operatorClusterRole(withoutMetricsReader(objs))))),
     namespace: sorted(flatten(rulesOf(single(objs, "Role")))),
   };
 }
@@ -252,7 +258,7 @@ Deno.test("the ClusterRole and Role grant exactly the listed permissions, in kus
       assert.deepEqual(b.roleRef, {
         apiGroup: "rbac.authorization.k8s.io",
         kind: role,
-        name: single(objs, role).metadata.name,
+        name: (role === "ClusterRole" ? operatorClusterRole(objs) : single(objs, role)).metadata.name,
       });
       assert.deepEqual(b.subjects, [{
         kind: "ServiceAccount",
@@ -339,7 +345,9 @@ function checkDeployment(objs: readonly Manifest[], what: string): Options {
   );
   assert.equal(opts.jobTemplateKey, JOB_TEMPLATE_KEY, what);
   const clusterRole = flatten(
-    withoutMetricsReader(objs).filter((o) => o.kind === "ClusterRole" || o.kind === "Role").flatMap(rulesOf),
+    withoutMetricsReader(objs).filter((o) =>
+      (o.kind === "ClusterRole" && !isTerminalRole(o)) || o.kind === "Role"
+    ).flatMap(rulesOf),
   );
   assert.ok(
     clusterRole.has(`bind rbac.authorization.k8s.io/clusterroles:${opts.kubeconfigClusterRole}`),
@@ -356,31 +364,25 @@ Deno.test("the Deployment is locked down, and its flags parse and agree with the
   checkDeployment(await renderKustomize([LEGACY_COMPONENT]), "kustomize with the legacy component");
   const opts = checkDeployment(await renderChart(), "chart");
   assert.equal(opts.cloudshellImage, "ghcr.io/cloudtty/cloudshell:v0.8.9");
-  assert.deepEqual(JSON.parse(JSON.stringify(opts.terminalAccess)), {
-    checkOrigin: true,
-    credential: "none",
-    pingIntervalSeconds: 30,
-    networkPolicy: { cidrs: [], namespaceSelectors: [] },
-  });
   const fenced = checkDeployment(
     await renderChart({
       set: [
         "terminalAccess.checkOrigin=false",
-        "terminalAccess.credential=generated",
+        "terminalAccess.credential=none",
         "terminalAccess.pingInterval=20s",
         "terminalAccess.networkPolicy.cidrs={10.0.0.0/8,192.168.0.0/16}",
-        "terminalAccess.networkPolicy.namespaces[0]=kubernetes.io/metadata.name=ingress-nginx",
+        "terminalAccess.networkPolicy.namespaces[0]=kubernetes.io/metadata.name=traefik",
       ],
     }),
     "chart with terminal access settings",
   );
   assert.deepEqual(JSON.parse(JSON.stringify(fenced.terminalAccess)), {
     checkOrigin: false,
-    credential: "generated",
+    credential: "none",
     pingIntervalSeconds: 20,
     networkPolicy: {
       cidrs: ["10.0.0.0/8", "192.168.0.0/16"],
-      namespaceSelectors: [{ "kubernetes.io/metadata.name": "ingress-nginx" }],
+      namespaceSelectors: [{ "kubernetes.io/metadata.name": "traefik" }],
     },
   });
   checkDeployment(await renderChart({ valuesFiles: [CLOUDTTY_VALUES] }), "chart with CloudTTY's values");
@@ -397,6 +399,67 @@ Deno.test("the Deployment is locked down, and its flags parse and agree with the
     }),
     "chart with settings",
   );
+});
+
+Deno.test("a new install's terminals have a login, the Origin check, a NetworkPolicy and an origin each", async () => {
+  for (
+    const [what, objs] of [["kustomize", await renderKustomize()], ["chart", await renderChart()]] as const
+  ) {
+    const opts = checkDeployment(objs, what);
+    assert.deepEqual(JSON.parse(JSON.stringify(opts.terminalAccess)), {
+      checkOrigin: true,
+      credential: "generated",
+      pingIntervalSeconds: 30,
+      networkPolicy: { cidrs: [], namespaceSelectors: [{ "kubernetes.io/metadata.name": "ingress-nginx" }] },
+    }, what);
+    // No shared origins, and nothing for tenants to choose: Ingress and VirtualService shells wait for a
+    // host pattern (RouteHostNotConfigured) rather than share one host.
+    assert.deepEqual(JSON.parse(JSON.stringify(opts.routeHosts)), {
+      ingressHostsAllowed: [],
+      ingressClassesAllowed: [],
+      virtualServiceGatewaysAllowed: [],
+      virtualServiceExportToAllowed: [],
+    }, what);
+    assert.equal(opts.kubeconfigClusterRole, "view", what);
+  }
+  // The role without pod logs, offered: always in deploy/, in the chart when chosen (and then bound).
+  const offered = await renderChart({ set: ["kubeconfigClusterRole=cloudshell-terminal"] });
+  assert.ok(
+    flatten(rulesOf(operatorClusterRole(offered))).has(
+      "bind rbac.authorization.k8s.io/clusterroles:cloudshell-terminal",
+    ),
+  );
+  for (const objs of [await renderKustomize(), offered]) {
+    const role = objs.find((o) =>
+      o.kind === "ClusterRole" && o.metadata.name === "cloudshell-terminal"
+    ) as Any;
+    const resources = role.rules.flatMap((r: { resources: string[] }) => r.resources);
+    assert.ok(resources.includes("pods") && !resources.includes("pods/log"));
+    assert.ok(!resources.includes("secrets"));
+  }
+  assert.ok(!(await renderChart()).some((o) => o.metadata.name === "cloudshell-terminal"));
+  // Chart values choose per-shell hosts and what tenants may pick.
+  const values = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(
+    values,
+    [
+      "routes:",
+      '  ingressHostPattern: "{name}.{namespace}.shells.example.com"',
+      '  virtualServiceHostPattern: "*"',
+      "  ingressClassesAllowed: [nginx, internal]",
+      "  virtualServiceGatewaysAllowed: [istio-system/internal]",
+    ].join("\n"),
+  );
+  const routed = checkDeployment(await renderChart({ valuesFiles: [values] }), "chart with route settings");
+  await Deno.remove(values);
+  assert.deepEqual(JSON.parse(JSON.stringify(routed.routeHosts)), {
+    ingressHostPattern: { kind: "perShell", text: "{name}.{namespace}.shells.example.com" },
+    virtualServiceHostPattern: { kind: "any" },
+    ingressHostsAllowed: [],
+    ingressClassesAllowed: ["nginx", "internal"],
+    virtualServiceGatewaysAllowed: ["istio-system/internal"],
+    virtualServiceExportToAllowed: [],
+  });
 });
 
 Deno.test("the chart honours the values CloudTTY's chart users set", async () => {

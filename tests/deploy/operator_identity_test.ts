@@ -20,7 +20,14 @@ import {
 } from "../e2e/_operator.ts";
 import { installVirtualServiceCrd } from "../e2e/_support.ts";
 import { installOperatorIdentity, serviceAccountToken, writeTokenKubeconfig } from "./_identity.ts";
-import { DEPLOY_NAME, LEGACY_COMPONENT, type Manifest, ofKind, withoutMetricsReader } from "./_manifests.ts";
+import {
+  DEPLOY_NAME,
+  isTerminalRole,
+  LEGACY_COMPONENT,
+  type Manifest,
+  ofKind,
+  withoutMetricsReader,
+} from "./_manifests.ts";
 import { RecordingProxy } from "./_proxy.ts";
 import {
   allows,
@@ -45,7 +52,9 @@ const isReady = (cs: CloudShell) => cs.status?.phase === "Ready";
 /** The permissions granted cluster-wide and in the operator namespace by the installed roles. */
 function grants(objs: readonly Manifest[]): { cluster: Set<Permission>; namespace: Set<Permission> } {
   return {
-    cluster: flatten(ofKind(withoutMetricsReader(objs), "ClusterRole").flatMap(rulesOf)),
+    cluster: flatten(
+      ofKind(withoutMetricsReader(objs), "ClusterRole").filter((o) => !isTerminalRole(o)).flatMap(rulesOf),
+    ),
     namespace: flatten(ofKind(objs, "Role").flatMap(rulesOf)),
   };
 }

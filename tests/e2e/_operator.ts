@@ -27,6 +27,14 @@ export const AdmissionPolicies: ResourceType = {
   kind: "ValidatingAdmissionPolicy",
   namespaced: false,
 };
+/** ClusterRoles (rbac.authorization.k8s.io/v1). */
+export const ClusterRoles: ResourceType = {
+  group: "rbac.authorization.k8s.io",
+  version: "v1",
+  plural: "clusterroles",
+  kind: "ClusterRole",
+  namespaced: false,
+};
 export const AdmissionPolicyBindings: ResourceType = {
   ...AdmissionPolicies,
   plural: "validatingadmissionpolicybindings",
@@ -93,11 +101,21 @@ export async function installCreatorPolicy(client: KubeClient, probeNamespace: s
 }
 
 /**
+ * Applies deploy/terminal_cluster_role.yaml, the role the operator binds by default for a shell without a
+ * kubeconfig (--kubeconfig-clusterrole). Cluster-wide and the same for every test.
+ */
+export async function installTerminalClusterRole(client: KubeClient): Promise<void> {
+  const role = parseYaml(await Deno.readTextFile(`${REPO}deploy/terminal_cluster_role.yaml`)) as KubeObject;
+  await client.patch(ClusterRoles, undefined, role.metadata.name!, role, "apply", { force: true });
+}
+
+/**
  * Applies deploy/crd.yaml with server-side apply and waits until it is Established, and installs the
  * admission policy shipped with it.
  */
 export async function installCrd(client: KubeClient): Promise<void> {
   await installAdmissionPolicy(client);
+  await installTerminalClusterRole(client);
   const crd = parseYaml(await Deno.readTextFile(`${REPO}deploy/crd.yaml`)) as KubeObject;
   await client.patch(Resources.customResourceDefinitions, undefined, crd.metadata.name!, crd, "apply", {
     force: true,
@@ -113,6 +131,19 @@ export async function installCrd(client: KubeClient): Promise<void> {
     return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
   });
 }
+
+/**
+ * CloudTTY's route layout and freedoms, which an administrator now chooses by flag: routes without a host
+ * (one origin for all shells), and any host, class, gateway and exportTo a shell asks for.
+ */
+export const CLOUDTTY_ROUTE_FLAGS: readonly string[] = [
+  "--ingress-host-pattern=*",
+  "--virtual-service-host-pattern=*",
+  "--ingress-hosts-allowed=*",
+  "--ingress-classes-allowed=*",
+  "--virtual-service-gateways-allowed=*",
+  "--virtual-service-export-to-allowed=*",
+];
 
 /** A running operator process. */
 export class OperatorProcess implements AsyncDisposable {
@@ -172,6 +203,9 @@ export class OperatorProcess implements AsyncDisposable {
       "--log-format=json",
       "--log-level=debug",
       "--node-port-host=shell.example.test",
+      // Tests written for CloudTTY's routes run under its shared layout, chosen as an administrator would;
+      // tests of per-shell hosts pass their own flags, which come later and win.
+      ...CLOUDTTY_ROUTE_FLAGS,
       ...args,
     ];
     const [program, programArgs] = bin ? [bin, common] : [Deno.execPath(), startTaskArgs(common)];

@@ -85,3 +85,42 @@ function isFile(path: string): boolean {
     return false;
   }
 }
+
+/** The shared-origin attack of issue 18 (toolchain/browser/origin_attack.mjs). */
+export interface OriginAttackPlan {
+  /** The victim's terminal, which she opens first with her login. */
+  victimUrl: string;
+  /** The attacker's page, which she opens next (a link the attacker sent). */
+  attackerUrl: string;
+  /** The victim's `user:password`, which the browser holds for her terminal's origin. */
+  credential: string;
+  /** Host patterns Chromium resolves to 127.0.0.1 (the ingress stand-in), e.g. `*.shells.example.test`. */
+  resolve: string[];
+  /** What the page tries to run in the victim's terminal. */
+  command: string;
+  timeoutMs?: number;
+}
+
+/** What the attacker's page managed, as it reported it, and the victim's own terminal. */
+export interface OriginAttackResult {
+  victimLines: string[];
+  attack: { token: string; output: string; log: string[] };
+}
+
+/** Runs the shared-origin attack in a fresh headless Chromium profile. */
+export async function runOriginAttack(chromium: string, plan: OriginAttackPlan): Promise<OriginAttackResult> {
+  const driver = new URL("../../toolchain/browser/origin_attack.mjs", import.meta.url).pathname;
+  const child = new Deno.Command("node", {
+    args: [driver],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify({ ...plan, chromium })));
+  await writer.close();
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  if (!out.success) throw new Error(`the browser driver failed:\n${decoder.decode(out.stderr)}`);
+  return JSON.parse(decoder.decode(out.stdout)) as OriginAttackResult;
+}
