@@ -72,7 +72,7 @@ Deno.test("identity mode: the terminal acts as its creator, with exactly their r
   const shells = {
     apiGroups: ["cloudshell.cloudtty.io"],
     resources: ["cloudshells"],
-    verbs: ["create", "get", "list", "watch", "delete"],
+    verbs: ["create", "get", "list", "watch", "patch", "delete"],
   };
   await rbac(ns, "shells", [shells], ["alice", "bob"]);
   await rbac(ns, "exec-app", [
@@ -130,6 +130,23 @@ Deno.test("identity mode: the terminal acts as its creator, with exactly their r
       admin.patch(CloudShells, ns, "claims-admin", { spec: { creator: { username: "admin" } } }, "merge"),
       /cannot be added, changed or removed/,
     );
+    // Re-applying the manifest (server-side apply, without the record) changes the spec and keeps the record:
+    // the API server's own write belongs to no field manager.
+    const applied = await alice.patch<CloudShell>(
+      CloudShells,
+      ns,
+      "claims-admin",
+      {
+        apiVersion: "cloudshell.cloudtty.io/v1alpha1",
+        kind: "CloudShell",
+        metadata: { name: "claims-admin", namespace: ns },
+        spec: { commandAction: "sh" },
+      },
+      "apply",
+      { force: true },
+    );
+    assert.equal(applied.spec?.commandAction, "sh");
+    assert.equal(applied.spec?.creator?.username, "alice");
     await admin.delete(CloudShells, ns, "claims-admin");
   });
 
