@@ -186,10 +186,10 @@ watch_ttl() {
   done
 }
 
-# A directory of this terminal's own for tmux's socket and the once claim; none where the temporary
-# directory is not writable (then neither is used).
-state_dir=${TMPDIR:-/tmp}/cloudshell-${HOSTNAME:-}-$$
-mkdir -m 0700 "$state_dir" 2>/dev/null || state_dir=
+# A directory of this terminal's own (mode 0700) for tmux's socket and the once claim; none where the
+# temporary directory is not writable (then neither is used). Not named after the shell's process id
+# variable: in a pod's command the kubelet turns a doubled dollar sign into one.
+state_dir=$(mktemp -d "${TMPDIR:-/tmp}/cloudshell.XXXXXXXX" 2>/dev/null) || state_dir=
 remove_state() {
   if [ -n "$state_dir" ]; then rm -rf "$state_dir"; fi
 }

@@ -5,6 +5,14 @@
 import assert from "node:assert/strict";
 import { TtydSession } from "../harness/ttyd_client.ts";
 import { withLauncher } from "./_launcher.ts";
+import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
+
+Deno.test("launcher: its text survives the kubelet's expansion of a pod's command", () => {
+  // The built-in template passes the launcher as an argument of the container's command, where the kubelet
+  // replaces $(NAME) by the variable's value and "$$" by "$".
+  assert.doesNotMatch(LAUNCHER_SCRIPT, /\$\$/);
+  assert.doesNotMatch(LAUNCHER_SCRIPT, /\$\([A-Za-z_][A-Za-z0-9_]*\)/);
+});
 
 Deno.test("launcher: a command whose program is not in the image ends it at once, naming it", async () => {
   await withLauncher("kubeclt get pods", ["--writable"], async ({ status, terminationMessage }) => {

@@ -186,12 +186,17 @@ export class PodSandbox {
     }
     const home = `${this.#dir}/home`;
     const hostname = (pod.spec.hostname ?? pod.metadata.name!).slice(0, 63);
+    // The pod's /tmp is the host's (the pod directory may be under it, so no tmpfs can go over it):
+    // TMPDIR points programs at a temporary directory of the pod's own instead, removed with the pod.
+    await Deno.mkdir(`${this.#dir}/tmp`, { mode: 0o1777 });
+    await Deno.chmod(`${this.#dir}/tmp`, 0o1777);
     const runtime = {
       // What the image and the container runtime would give: a PATH with the image's programs (here
       // the host's, with ttyd and kubectl first), a home, the hostname.
       PATH: `${this.#host.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOME: home,
       HOSTNAME: hostname,
+      TMPDIR: `${this.#dir}/tmp`,
     };
     const fullEnv = { ...runtime, ...env };
     const argv = [...(container.command ?? []), ...(container.args ?? [])].map((a) => expand(a, fullEnv));
