@@ -192,6 +192,7 @@ async function main(): Promise<number> {
     terminal: {
       checkOrigin: opts.terminalAccess.checkOrigin,
       pingIntervalSeconds: opts.terminalAccess.pingIntervalSeconds,
+      authHeader: opts.terminalAccess.authHeader,
       pod: opts.terminalPod,
     },
     identity: opts.terminalIdentity === "creator"

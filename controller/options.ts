@@ -187,6 +187,8 @@ export interface TerminalAccessOptions {
   readonly checkOrigin: boolean;
   /** `--terminal-ping-interval`, in whole seconds. */
   readonly pingIntervalSeconds: number;
+  /** `--terminal-auth-header`: ttyd serves only requests with this header, set by an authenticating proxy. */
+  readonly authHeader: string | undefined;
   /** `--terminal-credential`: `generated` gives shells without TTYD_CREDENTIAL a login of their own. */
   readonly credential: "none" | "generated";
   /** `--network-policy-cidr`, `--network-policy-namespace`: sources a per-shell NetworkPolicy admits. */
@@ -372,6 +374,10 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
       ["--terminal-credential <mode>",
         "login for shells without TTYD_CREDENTIAL: generated (per shell, in a Secret it owns; what the chart " +
         "and deploy/ set), or none (CloudTTY's open terminals)", "none"],
+      ["--terminal-auth-header <name>",
+        "an authenticating proxy in front of the terminals sets this HTTP header once it has logged the user in; " +
+        "ttyd refuses requests without it (407). Only with a NetworkPolicy that admits the proxy alone", "",
+        "none"],
       ["--terminal-ping-interval <duration>",
         "WebSocket ping interval of ttyd, below the idle timeouts of proxies", "30s"],
       ["--network-policy-cidr <cidr>",
@@ -786,8 +792,13 @@ function terminalAccessOptions(flags: FlagValues): TerminalAccessOptions {
   if (pingMs % 1000 !== 0) {
     invalid("--terminal-ping-interval", pingText, "expected whole seconds such as 30s");
   }
+  const authHeader = flags.optional("--terminal-auth-header");
+  if (authHeader !== undefined && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/.test(authHeader)) {
+    invalid("--terminal-auth-header", authHeader, "expected an HTTP header name such as X-Forwarded-User");
+  }
   return Object.freeze({
     checkOrigin,
+    authHeader,
     pingIntervalSeconds: pingMs / 1000,
     credential: oneOf("--terminal-credential", flags.string("--terminal-credential"), ["none", "generated"]),
     networkPolicy: Object.freeze({

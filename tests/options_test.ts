@@ -78,6 +78,7 @@ Deno.test("parseOptions() defaults", () => {
     pendingStatusDelayMs: 30_000,
     terminalAccess: {
       checkOrigin: true,
+      authHeader: undefined,
       credential: "none",
       pingIntervalSeconds: 30,
       networkPolicy: { cidrs: [], namespaceSelectors: [] },
@@ -672,6 +673,7 @@ Deno.test("parseOptions() terminal access flags", () => {
     "--terminal-check-origin=false",
     "--terminal-credential=generated",
     "--terminal-ping-interval=45s",
+    "--terminal-auth-header=X-Forwarded-User",
     "--network-policy-cidr=10.0.0.0/8",
     "--network-policy-cidr",
     "2001:db8::/32",
@@ -680,6 +682,7 @@ Deno.test("parseOptions() terminal access flags", () => {
   ]);
   assert.deepEqual(JSON.parse(JSON.stringify(options.terminalAccess)), {
     checkOrigin: false,
+    authHeader: "X-Forwarded-User",
     credential: "generated",
     pingIntervalSeconds: 45,
     networkPolicy: {
@@ -692,6 +695,8 @@ Deno.test("parseOptions() terminal access flags", () => {
       "--terminal-check-origin=maybe",
       "--terminal-credential=static",
       "--terminal-ping-interval=1500ms",
+      "--terminal-auth-header=X Forwarded",
+      "--terminal-auth-header=X-User:",
       "--network-policy-cidr=10.0.0.0",
       "--network-policy-cidr=300.0.0.0/8",
       "--network-policy-namespace=team",

@@ -30,6 +30,8 @@ export interface TerminalSettings {
   readonly checkOrigin?: boolean;
   /** ttyd `--ping-interval` in seconds; default 30. */
   readonly pingIntervalSeconds?: number;
+  /** ttyd `--auth-header`: an authenticating proxy in front of the terminals sets this header. */
+  readonly authHeader?: string;
   /** `--cloudshell-node-selector`, `--cloudshell-resources`, `--cloudshell-image-pull-*`. */
   readonly pod?: TerminalPodDefaults;
 }
@@ -62,6 +64,7 @@ export function renderJob(
     readOnly: spec.readOnly ?? false,
     checkOrigin: terminal.checkOrigin,
     pingIntervalSeconds: terminal.pingIntervalSeconds,
+    authHeader: terminal.authHeader,
   });
   const rendered = postRender(render(template, vars), vars, {
     image: spec.image,

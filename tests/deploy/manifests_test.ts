@@ -369,6 +369,7 @@ Deno.test("the Deployment is locked down, and its flags parse and agree with the
       set: [
         "terminalAccess.checkOrigin=false",
         "terminalAccess.credential=none",
+        "terminalAccess.authHeader=X-Forwarded-User",
         "terminalAccess.pingInterval=20s",
         "terminalAccess.networkPolicy.cidrs={10.0.0.0/8,192.168.0.0/16}",
         "terminalAccess.networkPolicy.namespaces[0]=kubernetes.io/metadata.name=traefik",
@@ -378,6 +379,7 @@ Deno.test("the Deployment is locked down, and its flags parse and agree with the
   );
   assert.deepEqual(JSON.parse(JSON.stringify(fenced.terminalAccess)), {
     checkOrigin: false,
+    authHeader: "X-Forwarded-User",
     credential: "none",
     pingIntervalSeconds: 20,
     networkPolicy: {

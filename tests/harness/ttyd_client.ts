@@ -27,6 +27,8 @@ export interface TtydConnectOptions {
   origin?: string | null;
   /** `user:password` for a terminal started with `ttyd -c`. */
   credential?: string;
+  /** More handshake headers, such as the one an authenticating proxy adds (`ttyd --auth-header`). */
+  headers?: Record<string, string>;
   columns?: number;
   rows?: number;
   /** How long the handshake may take (default 10 s). */
@@ -92,7 +94,7 @@ export class TtydSession implements AsyncDisposable {
    */
   static async connect(pageUrl: string, opts: TtydConnectOptions = {}): Promise<TtydSession> {
     const url = webSocketUrl(pageUrl);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...opts.headers };
     const origin = opts.origin === undefined ? `http://${url.host}` : opts.origin;
     if (origin !== null) headers.Origin = origin;
     if (opts.credential !== undefined) headers.Authorization = `Basic ${btoa(opts.credential)}`;

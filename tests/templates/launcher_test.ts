@@ -165,6 +165,24 @@ Deno.test("launcher: ttyd's log (the container log) holds no login, and still sa
   assert.match(log, /different origin/, `the refused Origin is not in the log:\n${log}`);
 });
 
+Deno.test("launcher: behind an authenticating proxy, ttyd serves only requests carrying its header", async () => {
+  await withLauncher(
+    "sh",
+    ["--writable", "--check-origin", "--auth-header", "X-Forwarded-User"],
+    async ({ page }) => {
+      const without = await fetch(`http://${page}/`);
+      await without.body?.cancel();
+      assert.equal(without.status, 407);
+      const proxied = await fetch(`http://${page}/`, { headers: { "X-Forwarded-User": "alice" } });
+      await proxied.body?.cancel();
+      assert.equal(proxied.status, 200);
+      await assert.rejects(TtydSession.connect(page), TtydRefused);
+      await using term = await TtydSession.connect(page, { headers: { "X-Forwarded-User": "alice" } });
+      assert.equal((await term.run("echo in")).output, "in");
+    },
+  );
+});
+
 Deno.test("launcher: listens on IPv6 loopback too, where the host has IPv6", async () => {
   if (!(await Deno.stat("/proc/net/if_inet6").then(() => true, () => false))) return;
   await withLauncher("sh", ["--writable"], async ({ page }) => {

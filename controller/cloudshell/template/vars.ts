@@ -105,6 +105,8 @@ export interface TemplateInput {
   checkOrigin?: boolean;
   /** ttyd `--ping-interval`; default {@link DEFAULT_PING_INTERVAL_SECONDS}. */
   pingIntervalSeconds?: number;
+  /** ttyd `--auth-header` (the operator's `--terminal-auth-header`); none by default. */
+  authHeader?: string;
 }
 
 /**
@@ -135,6 +137,11 @@ export interface TtydFlags {
   checkOrigin?: boolean;
   /** `--ping-interval`; default {@link DEFAULT_PING_INTERVAL_SECONDS}. */
   pingIntervalSeconds?: number;
+  /**
+   * `--auth-header <name>`: ttyd serves only requests carrying this header, which an authenticating proxy
+   * sets once it has logged the user in (the operator's `--terminal-auth-header`).
+   */
+  authHeader?: string;
   /** `spec.ttydClientOptions`: `--client-option key=value` each. */
   clientOptions?: Readonly<Record<string, string>>;
 }
@@ -149,6 +156,7 @@ export function ttydArgsFor(flags: TtydFlags): string[] {
   const args: string[] = [];
   if (!flags.readOnly) args.push("--writable");
   if (flags.checkOrigin ?? true) args.push("--check-origin");
+  if (flags.authHeader) args.push("--auth-header", flags.authHeader);
   const ping = flags.pingIntervalSeconds ?? DEFAULT_PING_INTERVAL_SECONDS;
   if (!Number.isSafeInteger(ping) || ping < 1) {
     throw new RangeError("The ping interval must be whole seconds, >= 1");
@@ -190,6 +198,7 @@ export function buildTemplateVars(input: TemplateInput): TemplateVars {
       readOnly: input.readOnly,
       checkOrigin: input.checkOrigin,
       pingIntervalSeconds: input.pingIntervalSeconds,
+      authHeader: input.authHeader,
       clientOptions: input.ttydClientOptions,
     }),
     ActiveDeadlineSeconds: activeDeadlineSecondsFor(ttl, input.deadlineGraceSeconds),

@@ -631,6 +631,14 @@ Deno.test("ttyd arguments and deadlines", () => {
     ttydArgsFor({ once: true, urlArg: true, readOnly: true, checkOrigin: false, pingIntervalSeconds: 5 }),
     ["--ping-interval", "5", "--once", "-a"],
   );
+  assert.deepStrictEqual(ttydArgsFor({ ...flags, authHeader: "X-Forwarded-User" }), [
+    "--writable",
+    "--check-origin",
+    "--auth-header",
+    "X-Forwarded-User",
+    "--ping-interval",
+    "30",
+  ]);
   // ttyd cuts keys and values at "=": refused rather than mangled.
   const bad: Record<string, string>[] = [{ "a=b": "c" }, { "": "c" }, { "-x": "c" }, {
     titleFixed: "QA=Shell",
