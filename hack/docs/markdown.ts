@@ -48,11 +48,17 @@ function wrap(text: string, first: string, rest: string): string {
 }
 
 /**
- * Text from a source (a CRD description, a values comment) made safe as Markdown prose: outside inline code,
- * `<` would open an HTML tag on GitHub and hide placeholders such as `<name>`.
+ * Text from a source (a CRD description, a values comment) made safe as Markdown prose, outside inline code:
+ * `<` would open an HTML tag on GitHub and hide placeholders such as `<name>`, and `*` or a `_` at a word's
+ * edge would start emphasis (`*` allows any).
  */
 export function prose(text: string): string {
-  return text.split(/(`[^`]*`)/).map((part, i) => i % 2 ? part : part.replaceAll("<", "&lt;")).join("");
+  return text.split(/(`[^`]*`)/).map((part, i) =>
+    i % 2 ? part : part
+      .replaceAll("<", "&lt;")
+      .replaceAll("*", "\\*")
+      .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, "\\_")
+  ).join("");
 }
 
 /** Inline code that survives backticks inside the value. */

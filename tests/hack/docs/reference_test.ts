@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { crdSchema, schemaEntries } from "../../../hack/docs/api_reference.ts";
 import { valueEntries } from "../../../hack/docs/chart_values_reference.ts";
 import { generatedPages } from "../../../hack/docs/main.ts";
+import { prose } from "../../../hack/docs/markdown.ts";
 
 const REPO = new URL("../../../", import.meta.url);
 
@@ -66,4 +67,11 @@ Deno.test("the chart values reference lists every key of values.yaml with its de
   for (const entry of valueEntries(await Deno.readTextFile(new URL("deploy/chart/values.yaml", REPO)))) {
     assert.ok(page.includes(`\`${entry.path}\``), `chart-values.md lists ${entry.path}`);
   }
+});
+
+Deno.test("source text is escaped where Markdown would read it as markup, and only there", () => {
+  assert.equal(
+    prose("a * b, _x_ and TTYD_CREDENTIAL and `a*b_ <c>` <name>"),
+    "a \\* b, \\_x\\_ and TTYD_CREDENTIAL and `a*b_ <c>` &lt;name>",
+  );
 });
