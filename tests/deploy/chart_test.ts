@@ -105,6 +105,8 @@ Deno.test("the values schema refuses bad values at install, naming the key", asy
     ["cloudshell.image.pullPolicy=Sometimes", /pullPolicy/],
     ["watchNamespace=Team_A", /watchNamespace/],
     ["jobTemplate.variant=loose", /variant/],
+    ["sessions.warning=later", /warning/],
+    ["sessions.defaultIdleTimeout=never", /defaultIdleTimeout/],
     ["wrokers=8", /wrokers|additional/i],
   ];
   for (const [set, pattern] of cases) {
@@ -293,6 +295,31 @@ Deno.test("the Grafana dashboard ConfigMap carries the sidecar label and the das
     assert.ok(panel.targets.length > 0, panel.title);
     for (const target of panel.targets) assert.equal(target.datasource.uid, "${datasource}", panel.title);
   }
+});
+
+Deno.test("the session values reach the operator as its TTL, idle timeout and warning flags", async () => {
+  const defaults = optionsOf(await renderChart());
+  assert.equal(defaults.defaultTtlSeconds, undefined);
+  assert.equal(defaults.maxTtlSeconds, undefined);
+  assert.deepEqual(
+    [defaults.sessions.defaultIdleTimeoutSeconds, defaults.sessions.maxIdleTimeoutSeconds],
+    [1800, undefined],
+  );
+  assert.equal(defaults.sessions.warnBeforeSeconds, 300);
+  const set = optionsOf(
+    await renderChart({
+      set: [
+        "sessions.defaultTtl=1h",
+        "sessions.maxTtl=8h",
+        "sessions.defaultIdleTimeout=0",
+        "sessions.maxIdleTimeout=2h",
+        "sessions.warning=10m",
+      ],
+    }),
+  );
+  assert.deepEqual([set.defaultTtlSeconds, set.maxTtlSeconds], [3600, 8 * 3600]);
+  assert.deepEqual([set.sessions.defaultIdleTimeoutSeconds, set.sessions.maxIdleTimeoutSeconds], [0, 7200]);
+  assert.equal(set.sessions.warnBeforeSeconds, 600);
 });
 
 Deno.test("a PodDisruptionBudget only with more than one replica", async () => {
