@@ -32,6 +32,8 @@ export interface LaunchOptions {
   shell?: string[];
   /** Directories put first on PATH, after ttyd's. */
   path?: string[];
+  /** Receives what the launcher and ttyd wrote to stderr (the container log), once they stopped. */
+  onLog?: (log: string) => void;
 }
 
 /** Starts the launcher, runs `fn`, then stops it with SIGTERM as a kubelet does and removes its files. */
@@ -74,7 +76,7 @@ export async function withLauncher(
     args,
     {
       stdout: "null",
-      stderr: "null",
+      stderr: opts.onLog ? "piped" : "null",
       env: {
         PATH: path,
         COMMAND: command,
@@ -88,6 +90,7 @@ export async function withLauncher(
     },
   );
   const status = child.status;
+  const log = opts.onLog ? new Response(child.stderr).text() : Promise.resolve("");
   try {
     const page = `127.0.0.1:${port}`;
     for (let i = 0; opts.waitForPage !== false && i < 200; i++) {
@@ -108,6 +111,7 @@ export async function withLauncher(
     });
   } finally {
     await stop(pid, status);
+    opts.onLog?.(await log);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

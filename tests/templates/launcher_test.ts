@@ -4,85 +4,22 @@
  * `-p <free port> -i lo` after the operator's flags, so ttyd listens on loopback only.
  */
 import assert from "node:assert/strict";
-import { onPath, ttydBinaries } from "../harness/commands.ts";
-import { freePort, spawnGuarded } from "../harness/process.ts";
+import { onPath } from "../harness/commands.ts";
 import { TtydRefused, TtydSession } from "../harness/ttyd_client.ts";
-import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
-
-interface Launched {
-  page: string;
-  pid: number;
-  status: Promise<Deno.CommandStatus>;
-}
+import { type Launcher, type LaunchOptions, withLauncher as launch } from "./_launcher.ts";
 
 /** The shell that runs the launcher: /bin/sh, or BusyBox's (Alpine images such as CloudTTY's have only it). */
 let shell = ["/bin/sh"];
 
-async function withLauncher(
+/** The launcher under `shell`, with `env` added to its environment. */
+function withLauncher(
   command: string,
   flags: string[],
-  fn: (t: Launched) => Promise<void>,
+  fn: (t: Launcher) => Promise<void>,
   env: Record<string, string> = {},
-  /** Receives what the launcher and ttyd wrote to stderr (the container log), once they stopped. */
-  onLog?: (log: string) => void,
+  opts: LaunchOptions = {},
 ): Promise<void> {
-  const port = freePort();
-  const path = `${await ttydBinaries()}:${Deno.env.get("PATH")}`;
-  const [program, ...shellArgs] = shell;
-  const { child, pid } = await spawnGuarded(
-    program,
-    [...shellArgs, "-c", LAUNCHER_SCRIPT, "cloudshell-launcher", ...flags, "-p", String(port), "-i", "lo"],
-    {
-      stdout: "null",
-      stderr: onLog ? "piped" : "null",
-      env: { PATH: path, COMMAND: command, PS1: "$ ", ...env },
-      clearEnv: true,
-    },
-  );
-  const status = child.status;
-  const log = onLog ? new Response(child.stderr).text() : Promise.resolve("");
-  try {
-    const page = `127.0.0.1:${port}`;
-    for (let i = 0; i < 200; i++) {
-      const ok = await fetch(`http://${page}/`).then(
-        async (r) => (await r.body?.cancel(), true),
-        () => false,
-      );
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await fn({ page, pid, status });
-  } finally {
-    // SIGTERM, as a kubelet sends it: the launcher stops ttyd, and ttyd its sessions. A SIGKILL alone would
-    // leave them running here (in a pod, the end of its PID namespace takes them along).
-    const descendants = descendantsOf(pid);
-    signal(pid, "SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stopped = await Promise.race([
-      status.then(() => true),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
-    ]);
-    clearTimeout(timer);
-    if (!stopped) { for (const p of [pid, ...descendants]) signal(p, "SIGKILL"); }
-    await status;
-    onLog?.(await log);
-  }
-}
-
-/** The processes below `pid`, children first, read from /proc. */
-function descendantsOf(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean)
-      .map(Number);
-  } catch { /* gone */ }
-  return children.flatMap((child) => [child, ...descendantsOf(child)]);
-}
-
-function signal(pid: number, sig: Deno.Signal): void {
-  try {
-    Deno.kill(pid, sig);
-  } catch { /* already gone */ }
+  return launch(command, flags, fn, { ...opts, env, shell });
 }
 
 Deno.test("launcher: a writable shell runs the command, with the ping interval the operator sets", async () => {
@@ -155,7 +92,7 @@ Deno.test("launcher: ttyd's log (the container log) holds no login, and still sa
       assert.equal((await term.run("echo in")).output, "in");
     },
     { TTYD_CREDENTIAL: login },
-    (text) => log = text,
+    { onLog: (text) => log = text },
   );
   // ttyd 1.7 at its default level prints `credential: <base64>`; neither form may be there.
   for (const secret of [login, btoa(login), "s3cret-Log-7c1d"]) {
