@@ -275,3 +275,45 @@ export async function assertOneOfEach(
     .map((n) => `${n}: ${perShell.get(n) ?? 0}`);
   assert.deepEqual(wrong, [], "one pod per shell");
 }
+
+/** Roles, which the client's resource table does not list. */
+export const Roles = { ...Resources.roleBindings, plural: "roles", kind: "Role" };
+
+/** Who a test binds a Role to: users by name, and optionally groups. */
+export interface RoleSubjects {
+  users?: string[];
+  groups?: string[];
+}
+
+/** Creates Role `name` with `rules` in `namespace` and a RoleBinding of the same name to `subjects`. */
+export async function grantRole(
+  admin: KubeClient,
+  namespace: string,
+  name: string,
+  rules: unknown[],
+  subjects: RoleSubjects,
+): Promise<void> {
+  const metadata = { name, namespace };
+  await admin.create(
+    Roles,
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules } as KubeObject,
+  );
+  await admin.create(Resources.roleBindings, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata,
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+    subjects: [
+      ...(subjects.users ?? []).map((u) => ({
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "User",
+        name: u,
+      })),
+      ...(subjects.groups ?? []).map((g) => ({
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Group",
+        name: g,
+      })),
+    ],
+  } as KubeObject);
+}

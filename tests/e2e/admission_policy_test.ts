@@ -27,10 +27,9 @@ import {
   readyCondition,
   waitForCloudShell,
 } from "./_operator.ts";
-import { waitForEvent } from "./_support.ts";
+import { grantRole, waitForEvent } from "./_support.ts";
 
 const POLICY = "cloudshell-creator-can-read";
-const Roles = { ...Resources.roleBindings, plural: "roles", kind: "Role" };
 
 Deno.test("without the admission policy, shells naming a Secret get no Job; with it back, unchecked specs stay refused", async () => {
   await using cluster = await testCluster({ private: true });
@@ -39,23 +38,11 @@ Deno.test("without the admission policy, shells naming a Secret get no Job; with
   const opNs = await cluster.namespace("e2e-nopolicy-op");
   const ns = await cluster.namespace("e2e-nopolicy");
   await using _identity = await installOperatorIdentity(cluster, opNs);
-  await admin.create(Roles, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: "create-shells", namespace: ns },
-    rules: [{
-      apiGroups: ["cloudshell.cloudtty.io"],
-      resources: ["cloudshells"],
-      verbs: ["create", "get", "list", "watch"],
-    }],
-  } as KubeObject);
-  await admin.create(Resources.roleBindings, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: "create-shells", namespace: ns },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "create-shells" },
-    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "alice" }],
-  } as KubeObject);
+  await grantRole(admin, ns, "create-shells", [{
+    apiGroups: ["cloudshell.cloudtty.io"],
+    resources: ["cloudshells"],
+    verbs: ["create", "get", "list", "watch"],
+  }], { users: ["alice"] });
   await admin.create(Resources.secrets, {
     apiVersion: "v1",
     kind: "Secret",

@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
-import { isForbidden, type KubeObject, Resources } from "../../controller/kube/mod.ts";
+import { isForbidden, type KubeObject } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
 import { AdmissionPolicies, createCloudShell, installCrd } from "./_operator.ts";
+import { grantRole } from "./_support.ts";
 
 type Policy = KubeObject & { status?: { typeChecking?: { expressionWarnings?: unknown[] } } };
-const Roles = { ...Resources.roleBindings, plural: "roles", kind: "Role" };
 
 function refused(what: RegExp) {
   return (err: unknown) => {
@@ -32,19 +32,11 @@ Deno.test("a declared creator must be the requesting user, and never changes", a
   });
   assert.deepEqual(policy.status?.typeChecking?.expressionWarnings ?? [], []);
 
-  await admin.create(Roles, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: "shells", namespace: ns },
-    rules: [{ apiGroups: ["cloudshell.cloudtty.io"], resources: ["cloudshells"], verbs: ["*"] }],
-  } as never);
-  await admin.create(Resources.roleBindings, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: "shells", namespace: ns },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "shells" },
-    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "devs" }],
-  } as never);
+  await grantRole(admin, ns, "shells", [{
+    apiGroups: ["cloudshell.cloudtty.io"],
+    resources: ["cloudshells"],
+    verbs: ["*"],
+  }], { groups: ["devs"] });
   const alice = admin.impersonating("alice", ["devs"]);
   const herself = { username: "alice", groups: ["devs", "system:authenticated"] };
 

@@ -26,8 +26,7 @@ import {
   waitForGone,
 } from "./_operator.ts";
 import { openTerminal, readyShell, terminalCluster } from "./_terminal.ts";
-
-const Roles = { ...Resources.roleBindings, plural: "roles", kind: "Role" };
+import { grantRole } from "./_support.ts";
 
 /** A pod of the stand-in that keeps printing numbered ticks. */
 function ticker(namespace: string, name: string): KubeObject {
@@ -55,20 +54,8 @@ Deno.test("identity mode: the terminal acts as its creator, with exactly their r
   await installCreatorPolicy(admin, ns);
   await using _rbac = await installOperatorIdentity(cluster, opNs, [`${DEPLOY}/components/identity`]);
 
-  const rbac = async (namespace: string, name: string, rules: unknown[], users: string[]) => {
-    const meta = { name, namespace };
-    await admin.create(
-      Roles,
-      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta, rules } as never,
-    );
-    await admin.create(Resources.roleBindings, {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: meta,
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: users.map((u) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: u })),
-    } as never);
-  };
+  const rbac = (namespace: string, name: string, rules: unknown[], users: string[]) =>
+    grantRole(admin, namespace, name, rules, { users });
   const shells = {
     apiGroups: ["cloudshell.cloudtty.io"],
     resources: ["cloudshells"],

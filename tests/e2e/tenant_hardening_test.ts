@@ -21,9 +21,8 @@ import {
   readyCondition,
   waitForCloudShell,
 } from "./_operator.ts";
-import { eventsAbout, waitForEvent } from "./_support.ts";
+import { eventsAbout, grantRole, waitForEvent } from "./_support.ts";
 
-const Roles = { ...Resources.roleBindings, plural: "roles", kind: "Role" };
 // deno-lint-ignore no-control-regex
 const RAW_CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -49,23 +48,11 @@ Deno.test("tenants: one login Secret per shell, no opting out of the login, esca
   const opNs = await cluster.namespace("e2e-harden-op");
   const ns = await cluster.namespace("e2e-harden");
   await using _identity = await installOperatorIdentity(cluster, opNs);
-  await admin.create(Roles, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: "shells", namespace: ns },
-    rules: [{
-      apiGroups: ["cloudshell.cloudtty.io"],
-      resources: ["cloudshells"],
-      verbs: ["create", "get", "list", "watch", "update", "patch", "delete"],
-    }],
-  } as KubeObject);
-  await admin.create(Resources.roleBindings, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: "shells", namespace: ns },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "shells" },
-    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "mal" }],
-  } as KubeObject);
+  await grantRole(admin, ns, "shells", [{
+    apiGroups: ["cloudshell.cloudtty.io"],
+    resources: ["cloudshells"],
+    verbs: ["create", "get", "list", "watch", "update", "patch", "delete"],
+  }], { users: ["mal"] });
   const mal = new KubeClient(cluster.connection, {}, { user: "mal", groups: ["system:authenticated"] });
   const dir = await Deno.makeTempDir({ prefix: "cloudshell-harden-" });
   let op: OperatorProcess | undefined;

@@ -36,7 +36,7 @@ import {
   waitForCloudShell,
   waitForGone,
 } from "./_operator.ts";
-import { installVirtualServiceCrd, waitForEvent } from "./_support.ts";
+import { grantRole, installVirtualServiceCrd, waitForEvent } from "./_support.ts";
 
 type Svc = KubeObject & { spec?: { selector?: Record<string, string>; type?: string } };
 type Job = KubeObject & { spec?: { activeDeadlineSeconds?: number } };
@@ -50,30 +50,17 @@ const EndpointSlices = {
   namespaced: true,
 } as const;
 const ResourceQuotas = { ...Resources.pods, plural: "resourcequotas", kind: "ResourceQuota" };
-const Roles = { ...Resources.roleBindings, plural: "roles", kind: "Role" };
 
 const isReady = (cs: CloudShell) => cs.status?.phase === "Ready";
 const GATEWAY = "istio-system/gateway";
 
 /** A Role allowing CloudShells only (not their status), bound to `user` in `namespace`. */
 async function grantCloudShellsOnly(admin: KubeClient, namespace: string, user: string): Promise<void> {
-  await admin.create(Roles, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: "cloudshell-user", namespace },
-    rules: [{
-      apiGroups: ["cloudshell.cloudtty.io"],
-      resources: ["cloudshells"],
-      verbs: ["create", "get", "list", "watch", "update", "patch", "delete"],
-    }],
-  } as KubeObject);
-  await admin.create(Resources.roleBindings, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: `cloudshell-user-${user}`, namespace },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "cloudshell-user" },
-    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
-  } as KubeObject);
+  await grantRole(admin, namespace, `cloudshell-user-${user}`, [{
+    apiGroups: ["cloudshell.cloudtty.io"],
+    resources: ["cloudshells"],
+    verbs: ["create", "get", "list", "watch", "update", "patch", "delete"],
+  }], { users: [user] });
 }
 
 /** Waits for a CloudShell's Ready=False reason and its Warning Event. */

@@ -24,27 +24,14 @@ import { findBrowser, runOriginAttack } from "../harness/browser.ts";
 import { type Ingress, type VirtualService, VirtualServices } from "../../controller/cloudshell/routes.ts";
 import { IngressProxy, type ProxyRoute } from "./_ingress_proxy.ts";
 import { createCloudShell, OperatorProcess, readyCondition, waitForCloudShell } from "./_operator.ts";
-import { installVirtualServiceCrd, waitForEvent } from "./_support.ts";
+import { grantRole, installVirtualServiceCrd, waitForEvent } from "./_support.ts";
 import { openTerminal, terminalCluster } from "./_terminal.ts";
 
 type SecretLike = KubeObject & { data?: Record<string, string> };
-const Roles = { ...Resources.roleBindings, plural: "roles", kind: "Role" };
 
 /** Gives `user` a Role in `namespace` with `rules`. */
 async function grant(admin: KubeClient, namespace: string, user: string, rules: unknown[]): Promise<void> {
-  await admin.create(Roles, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: `tenant-${user}`, namespace },
-    rules,
-  } as KubeObject);
-  await admin.create(Resources.roleBindings, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: `tenant-${user}`, namespace },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `tenant-${user}` },
-    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
-  } as KubeObject);
+  await grantRole(admin, namespace, `tenant-${user}`, rules, { users: [user] });
   // The API server's RBAC informer may take a moment to see a new binding.
   const asUser = admin.impersonating(user, ["system:authenticated"]);
   await eventually(`${user}'s Role to take effect in ${namespace}`, async () => {
