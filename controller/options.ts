@@ -10,12 +10,12 @@
  */
 
 import { Command, CommanderError, Option } from "commander";
-import { OPT_IN_ENV_SOURCES } from "./cloudshell/env_policy.ts";
+import { OPT_IN_ENV_SOURCES } from "./cloudshell/policy/env_policy.ts";
 import { newFeatureGates } from "./cloudshell/features.ts";
-import { DEFAULT_INGRESS_ANNOTATIONS } from "./cloudshell/policy.ts";
+import { DEFAULT_INGRESS_ANNOTATIONS } from "./cloudshell/policy/policy.ts";
 import type { TerminalPodDefaults } from "./cloudshell/template/mod.ts";
-import { TERMINAL_IDENTITIES, type TerminalIdentity } from "./cloudshell/identity.ts";
-import { type HostPattern, parseHostPattern } from "./cloudshell/route_hosts.ts";
+import { TERMINAL_IDENTITIES, type TerminalIdentity } from "./cloudshell/access/identity.ts";
+import { type HostPattern, parseHostPattern } from "./cloudshell/routing/route_hosts.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { DurationError, parseDuration } from "./runtime/duration.ts";
 import { FeatureGateError, type FeatureGates, parseBool } from "./runtime/feature_gates.ts";

@@ -21,16 +21,16 @@ import {
   type RateLimiter,
 } from "../workqueue/mod.ts";
 import { childName, type CloudShell, CloudShells, isTerminal, OWNER_LABEL } from "./api.ts";
-import type { ServiceLike } from "./children.ts";
-import type { NodeLike } from "./node_address.ts";
+import type { ServiceLike } from "./children/children.ts";
+import type { NodeLike } from "./routing/node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
-import { podChanged, slimCopyChanged } from "./child_updates.ts";
-import { AdmissionPolicyCheck } from "./admission_check.ts";
-import { CREATOR_POLICY } from "./identity.ts";
+import { podChanged, slimCopyChanged } from "./children/child_updates.ts";
+import { AdmissionPolicyCheck } from "./policy/admission_check.ts";
+import { CREATOR_POLICY } from "./access/identity.ts";
 import { CloudShellReconciler, type ReconcilerSettings, specRefusal } from "./reconciler.ts";
-import { RouteManager } from "./routes.ts";
+import { RouteManager } from "./routing/routes.ts";
 import { slimCloudShell, slimJob, slimNode, slimObject, slimPod, slimService } from "./slim.ts";
-import { wantsNetworkPolicy } from "./network_policy.ts";
+import { wantsNetworkPolicy } from "./access/network_policy.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { type ConfigMapLike, TemplateSource } from "./template_source.ts";
 

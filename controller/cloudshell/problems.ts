@@ -7,8 +7,8 @@
  * backoff (the queue's rate limiter), never in a silent loop.
  */
 import { ApiError } from "../kube/errors.ts";
-import { ChildConflict } from "./ownership.ts";
-import { RouteError } from "./route_types.ts";
+import { ChildConflict } from "./children/ownership.ts";
+import { RouteError } from "./routing/route_types.ts";
 
 /** A problem to report as `Ready=False`, and whether to retry with backoff (true) or wait for a change. */
 export interface Problem {

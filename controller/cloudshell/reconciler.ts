@@ -17,8 +17,8 @@ import {
   firstDenied,
   serviceAccountUser,
   TARGET_FORBIDDEN,
-} from "./access_review.ts";
-import { terminalTarget } from "./target.ts";
+} from "./access/access_review.ts";
+import { terminalTarget } from "./access/target.ts";
 import { keyFor } from "../kube/object_key.ts";
 import { Resources, type ResourceType } from "../kube/resources.ts";
 import { errorMessage } from "../log.ts";
@@ -47,7 +47,7 @@ import {
   type ServiceLike,
   serviceSelector,
   serviceTypeFor,
-} from "./children.ts";
+} from "./children/children.ts";
 import {
   accessUrl,
   desiredRoute,
@@ -56,19 +56,27 @@ import {
   routeBackend,
   routeRecord,
   routeRefsToRemove,
-} from "./exposure.ts";
-import { ADMISSION_POLICY_MISSING, needsAdmissionPolicy, type PolicyState } from "./admission_check.ts";
+} from "./routing/exposure.ts";
+import {
+  ADMISSION_POLICY_MISSING,
+  needsAdmissionPolicy,
+  type PolicyState,
+} from "./policy/admission_check.ts";
 import { ALLOW_SECRET_STORE_KUBECONFIG } from "./features.ts";
-import { kubeconfigSourceOf, renderJob, type TerminalSettings } from "./job.ts";
+import { kubeconfigSourceOf, renderJob, type TerminalSettings } from "./children/job.ts";
 import {
   buildCredentialSecret,
   type CredentialMode,
   credentialPlan,
   type Login,
   loginFor,
-} from "./credential.ts";
-import { buildNetworkPolicy, type NetworkPolicySources, wantsNetworkPolicy } from "./network_policy.ts";
-import { type NodeLike, nodePortAddress } from "./node_address.ts";
+} from "./access/credential.ts";
+import {
+  buildNetworkPolicy,
+  type NetworkPolicySources,
+  wantsNetworkPolicy,
+} from "./access/network_policy.ts";
+import { type NodeLike, nodePortAddress } from "./routing/node_address.ts";
 import {
   credentialSecretOf,
   hasReadyPod,
@@ -78,7 +86,7 @@ import {
   type PodLike,
   terminalEnd,
 } from "./observe.ts";
-import { ChildConflict, ensureChild, isOwnedBy } from "./ownership.ts";
+import { ChildConflict, ensureChild, isOwnedBy } from "./children/ownership.ts";
 import {
   buildImpersonationBinding,
   buildImpersonationRole,
@@ -87,14 +95,14 @@ import {
   identityKubeconfig,
   IdentityReasons,
   isGrantOf,
-} from "./identity.ts";
+} from "./access/identity.ts";
 import {
   DEFAULT_POLICY,
   effectiveIdleTimeout,
   effectiveTtl,
   routeProblem,
   type TenantPolicy,
-} from "./policy.ts";
+} from "./policy/policy.ts";
 import {
   DEFAULT_WARN_BEFORE_SECONDS,
   sessionAnnotations,
@@ -102,13 +110,19 @@ import {
   type SessionFacts,
 } from "./session.ts";
 import { type Problem, problemFromError } from "./problems.ts";
-import { type DesiredRoute, encodeRouteRef, RouteError, type RouteManager, type RouteRef } from "./routes.ts";
+import {
+  type DesiredRoute,
+  encodeRouteRef,
+  RouteError,
+  type RouteManager,
+  type RouteRef,
+} from "./routing/routes.ts";
 import { buildStatus, type DesiredStatus, Reasons, rfc3339, statusChanged } from "./status.ts";
 import type { CloudShellStatus } from "./api.ts";
 import type { TemplateSource } from "./template_source.ts";
-import { RecentObjects } from "./recent_objects.ts";
+import { RecentObjects } from "./children/recent_objects.ts";
 import { slimJob, slimService } from "./slim.ts";
-import { validateSpec } from "./validation.ts";
+import { validateSpec } from "./policy/validation.ts";
 import type { KubeconfigSource } from "./template/mod.ts";
 import { activeDeadlineSecondsFor } from "./template/mod.ts";
 

@@ -6,8 +6,8 @@
  */
 import type { KubeObject, ObjectMeta } from "../kube/types.ts";
 import { type CloudShell, type CloudShellSpec, GROUP } from "./api.ts";
-import type { ServiceLike } from "./children.ts";
-import type { NodeLike } from "./node_address.ts";
+import type { ServiceLike } from "./children/children.ts";
+import type { NodeLike } from "./routing/node_address.ts";
 import { credentialSecretOf, type JobLike, MAX_REPORT_LENGTH, type PodLike } from "./observe.ts";
 import { CREDENTIAL_VOLUME, TERMINAL_CONTAINER } from "./template/mod.ts";
 

@@ -1,7 +1,7 @@
 /**
  * Istio's VirtualService type for tests, without Istio.
  */
-import { VirtualServices } from "../../controller/cloudshell/routes.ts";
+import { VirtualServices } from "../../controller/cloudshell/routing/routes.ts";
 import { type KubeClient, Resources } from "../../controller/kube/mod.ts";
 import { eventually } from "../harness/cluster.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ChildConflict } from "../../controller/cloudshell/ownership.ts";
+import { ChildConflict } from "../../controller/cloudshell/children/ownership.ts";
 import { MAX_PROBLEM_MESSAGE, problemFromError } from "../../controller/cloudshell/problems.ts";
-import { RouteError } from "../../controller/cloudshell/routes.ts";
+import { RouteError } from "../../controller/cloudshell/routing/routes.ts";
 import { ApiError } from "../../controller/kube/mod.ts";
 
 function apiError(code: number, reason: string, message: string, resource?: string): ApiError {

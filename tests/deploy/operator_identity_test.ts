@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { childName, type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
-import type { Ingress, VirtualService } from "../../controller/cloudshell/routes.ts";
-import { VirtualServices } from "../../controller/cloudshell/routes.ts";
+import type { Ingress, VirtualService } from "../../controller/cloudshell/routing/routes.ts";
+import { VirtualServices } from "../../controller/cloudshell/routing/routes.ts";
 import { type KubeObject, loadClusterConnection, Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
 import {

@@ -13,8 +13,8 @@ import {
   MANAGED_BY_LABEL,
   ROUTE_ANNOTATION,
 } from "../../controller/cloudshell/api.ts";
-import type { Ingress, VirtualService } from "../../controller/cloudshell/routes.ts";
-import { encodeRouteRef, VirtualServices } from "../../controller/cloudshell/routes.ts";
+import type { Ingress, VirtualService } from "../../controller/cloudshell/routing/routes.ts";
+import { encodeRouteRef, VirtualServices } from "../../controller/cloudshell/routing/routes.ts";
 import { type KubeObject, Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
 import { startControlPlane } from "../harness/control_plane.ts";

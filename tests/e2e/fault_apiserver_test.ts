@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
-import type { Ingress } from "../../controller/cloudshell/routes.ts";
+import type { Ingress } from "../../controller/cloudshell/routing/routes.ts";
 import { Resources } from "../../controller/kube/mod.ts";
 import { eventually } from "../harness/cluster.ts";
 import { startControlPlane } from "../harness/control_plane.ts";

@@ -10,7 +10,11 @@
  */
 import assert from "node:assert/strict";
 import { type CloudShell, CloudShells, FINALIZER } from "../../controller/cloudshell/api.ts";
-import { type Ingress, type VirtualService, VirtualServices } from "../../controller/cloudshell/routes.ts";
+import {
+  type Ingress,
+  type VirtualService,
+  VirtualServices,
+} from "../../controller/cloudshell/routing/routes.ts";
 import { isNotFound, Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
 import { installCrd, OperatorProcess } from "./_operator.ts";

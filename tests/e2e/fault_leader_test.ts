@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type { CloudShell } from "../../controller/cloudshell/api.ts";
 import { CloudShells } from "../../controller/cloudshell/api.ts";
-import type { Ingress } from "../../controller/cloudshell/routes.ts";
+import type { Ingress } from "../../controller/cloudshell/routing/routes.ts";
 import type { Lease } from "../../controller/runtime/leader_election.ts";
 import { Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";

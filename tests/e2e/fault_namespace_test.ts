@@ -11,7 +11,11 @@
  */
 import assert from "node:assert/strict";
 import { type CloudShell, CloudShells } from "../../controller/cloudshell/api.ts";
-import { type Ingress, type VirtualService, VirtualServices } from "../../controller/cloudshell/routes.ts";
+import {
+  type Ingress,
+  type VirtualService,
+  VirtualServices,
+} from "../../controller/cloudshell/routing/routes.ts";
 import { type KubeClient, Resources } from "../../controller/kube/mod.ts";
 import { deleteNamespaceAndWait, eventually } from "../harness/cluster.ts";
 import { startControlPlane } from "../harness/control_plane.ts";

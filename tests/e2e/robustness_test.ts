@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type CloudShell, CloudShells, FINALIZER, OWNER_LABEL } from "../../controller/cloudshell/api.ts";
-import { type Ingress, VirtualServices } from "../../controller/cloudshell/routes.ts";
+import { type Ingress, VirtualServices } from "../../controller/cloudshell/routing/routes.ts";
 import { type KubeObject, Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
 import {

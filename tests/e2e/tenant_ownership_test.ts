@@ -23,7 +23,7 @@ import {
   type Ingress,
   type VirtualService,
   VirtualServices,
-} from "../../controller/cloudshell/routes.ts";
+} from "../../controller/cloudshell/routing/routes.ts";
 import { isForbidden, KubeClient, type KubeObject, Resources } from "../../controller/kube/mod.ts";
 import { eventually, testCluster } from "../harness/cluster.ts";
 import { installOperatorIdentity, serviceAccountToken, writeTokenKubeconfig } from "../deploy/_identity.ts";

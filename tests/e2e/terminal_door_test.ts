@@ -21,7 +21,11 @@ import { DEPLOY_NAME } from "../deploy/_manifests.ts";
 import { eventually } from "../harness/cluster.ts";
 import { TtydRefused } from "../harness/ttyd_client.ts";
 import { findBrowser, runOriginAttack } from "../harness/browser.ts";
-import { type Ingress, type VirtualService, VirtualServices } from "../../controller/cloudshell/routes.ts";
+import {
+  type Ingress,
+  type VirtualService,
+  VirtualServices,
+} from "../../controller/cloudshell/routing/routes.ts";
 import { IngressProxy, type ProxyRoute } from "./_ingress_proxy.ts";
 import { createCloudShell, OperatorProcess, readyCondition, waitForCloudShell } from "./_operator.ts";
 import { grantRole, installVirtualServiceCrd, waitForEvent } from "./_support.ts";
