@@ -313,10 +313,13 @@ export class CloudShellReconciler implements Reconciler {
         `The TTL of ${cappedFrom}s is above the maximum of ${ttl}s an administrator set; the session lasts ${ttl}s`,
       );
     }
-    const startedAt = Date.parse(status?.lastScheduleTime ?? job?.metadata.creationTimestamp ?? "");
-    const expiresAt = ttl === undefined
-      ? undefined
-      : (Number.isNaN(startedAt) ? this.#now() : startedAt) + ttl * 1000;
+    // The session starts when its Job is created; before that, the Job about to be made starts it now.
+    const expiryFrom = (job?: JobLike) => {
+      if (ttl === undefined) return undefined;
+      const startedAt = Date.parse(status?.lastScheduleTime ?? job?.metadata.creationTimestamp ?? "");
+      return (Number.isNaN(startedAt) ? this.#now() : startedAt) + ttl * 1000;
+    };
+    let expiresAt = expiryFrom(job);
     if (expiresAt !== undefined && this.#now() >= expiresAt) {
       return await this.#end(cs, job, {
         phase: "Complete",
@@ -359,6 +362,9 @@ export class CloudShellReconciler implements Reconciler {
       const prepared = this.#prepareJob(cs, ttl, creator, session);
       if ("reason" in prepared) return await this.#report(cs, prepared);
       job = await this.#createJob(cs, prepared, ctx);
+      // The status records the end from the Job's own creation time, as every later pass computes it
+      // (whole seconds): the estimate above would differ by a second and cost a second write.
+      expiresAt = expiryFrom(job);
     }
 
     // The Service selects the Job's own pods, by the selector the API server gave the Job, so it goes

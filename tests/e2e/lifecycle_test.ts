@@ -18,7 +18,7 @@ import {
   waitForCloudShell,
   waitForGone,
 } from "./_operator.ts";
-import { cloudShellRows } from "./_support.ts";
+import { cloudShellRows, eventsAbout, waitForEvent } from "./_support.ts";
 
 type Svc = KubeObject & { spec: { type: string; clusterIP: string; ports: { nodePort?: number }[] } };
 type PodLike = KubeObject & { status?: { phase?: string } };
@@ -43,6 +43,16 @@ Deno.test("a NodePort CloudShell becomes Ready with a URL and goes away with its
   assert.equal(readyCondition(cs)?.status, "True");
   assert.equal(cs.status?.observedGeneration, cs.metadata.generation);
   assert.ok(cs.status?.lastScheduleTime, "lastScheduleTime is set");
+  assert.equal(
+    Date.parse(cs.status?.expirationTime ?? ""),
+    Date.parse(cs.status.lastScheduleTime) + 500_000,
+    "the session ends its TTL after the Job was created",
+  );
+  // The first status already had that end: no pass found it moved (it once did by a second, with an Event).
+  await waitForEvent(cluster.client, ns, "local-cluster-sample", "Normal", "Ready");
+  const ttlEvents = (await eventsAbout(cluster.client, ns, "local-cluster-sample", "CloudShell"))
+    .filter((e) => e.reason?.startsWith("TTL"));
+  assert.deepEqual(ttlEvents.map((e) => e.message), []);
   assert.deepEqual(cs.metadata.finalizers ?? [], [], "a NodePort shell needs no finalizer");
 
   const job = await cluster.client.get<KubeObject>(Resources.jobs, ns, "cloudshell-local-cluster-sample");
