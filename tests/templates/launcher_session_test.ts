@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { TtydSession } from "../harness/ttyd_client.ts";
 import { withLauncher } from "./_launcher.ts";
 import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
+import { onPath } from "../harness/commands.ts";
 
 Deno.test("launcher: its text survives the kubelet's expansion of a pod's command", () => {
   // The built-in template passes the launcher as an argument of the container's command, where the kubelet
@@ -88,8 +89,9 @@ Deno.test("launcher: a session that opens within the warning time is warned too;
   }, { session: { "ends-at": ends, "warn-before": "60" } });
 });
 
-const tmux = await new Deno.Command("tmux", { args: ["-V"] }).output().then((o) => o.success, () => false);
-if (!tmux) console.error("SKIPPED the reconnect tests: tmux is not installed (hack/apt.sh installs it)");
+// Looked up, not spawned: spawning a missing program throws at once, before any skip could run.
+const tmux = onPath("tmux");
+if (!tmux) console.error("SKIPPED the reconnect tests: tmux is not on PATH (run `bash hack/apt.sh` as root)");
 
 Deno.test({
   name: "launcher: with tmux a dropped connection comes back to the same shell, its job and its output",
@@ -143,17 +145,16 @@ Deno.test("launcher: once: a second client is told why it cannot have the termin
   });
 });
 
-const busybox = await new Deno.Command("busybox", { args: ["sh", "-c", "true"] }).output().then(
-  (out) => out.success,
-  () => false,
-);
-if (!busybox) console.error("SKIPPED the BusyBox session tests: busybox is not installed");
+const busybox = onPath("busybox");
+if (!busybox) {
+  console.error("SKIPPED the BusyBox session tests: busybox is not on PATH (run `bash hack/apt.sh` as root)");
+}
 
 Deno.test({
   name: "launcher: under BusyBox's sh (CloudTTY's Alpine image): command check, idle timeout, warning, once",
   ignore: !busybox,
   fn: async (t) => {
-    const shell = ["busybox", "sh"];
+    const shell = [busybox!, "sh"];
     await t.step("a command not in the image", async () => {
       await withLauncher("kubeclt", ["--writable"], async ({ status, terminationMessage }) => {
         assert.equal((await status).code, 127);
