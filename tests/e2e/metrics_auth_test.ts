@@ -17,14 +17,8 @@ const METRICS_READER = new URL("../../deploy/metrics_reader.yaml", import.meta.u
 /** --metrics-secure needs the probes on another listener than /metrics (127.0.0.1:0 in the tests). */
 const HEALTH_APART = "--health-probe-bind-address=localhost:0";
 
-const ClusterRoles = {
-  group: "rbac.authorization.k8s.io",
-  version: "v1",
-  plural: "clusterroles",
-  kind: "ClusterRole",
-  namespaced: false,
-};
-const ClusterRoleBindings = { ...ClusterRoles, plural: "clusterrolebindings", kind: "ClusterRoleBinding" };
+const ClusterRoles = Resources.clusterRoles;
+const ClusterRoleBindings = Resources.clusterRoleBindings;
 
 /**
  * A test CA (ca.crt) and a serving certificate for 127.0.0.1 signed by it (tls.crt, tls.key), made with openssl,

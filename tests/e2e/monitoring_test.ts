@@ -22,14 +22,8 @@ type Any = any;
 /** --metrics-secure needs the probes on another listener than /metrics (127.0.0.1:0 in the tests). */
 const HEALTH_APART = "--health-probe-bind-address=localhost:0";
 
-const ClusterRoles = {
-  group: "rbac.authorization.k8s.io",
-  version: "v1",
-  plural: "clusterroles",
-  kind: "ClusterRole",
-  namespaced: false,
-};
-const ClusterRoleBindings = { ...ClusterRoles, plural: "clusterrolebindings", kind: "ClusterRoleBinding" };
+const ClusterRoles = Resources.clusterRoles;
+const ClusterRoleBindings = Resources.clusterRoleBindings;
 
 /** The scrape job of the authorized scraper; the rules' CloudShellOperatorDown looks for it. */
 const JOB = "cloudshell-operator";

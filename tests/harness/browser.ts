@@ -63,19 +63,7 @@ export async function openTerminalPage(
   chromium: string,
   plan: TerminalPagePlan,
 ): Promise<TerminalPageResult> {
-  const child = new Deno.Command("node", {
-    args: [DRIVER],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify({ ...plan, chromium })));
-  await writer.close();
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  if (!out.success) throw new Error(`the browser driver failed:\n${decoder.decode(out.stderr)}`);
-  return JSON.parse(decoder.decode(out.stdout)) as TerminalPageResult;
+  return await runDriver<TerminalPageResult>(DRIVER, { ...plan, chromium });
 }
 
 function isFile(path: string): boolean {
@@ -110,6 +98,11 @@ export interface OriginAttackResult {
 /** Runs the shared-origin attack in a fresh headless Chromium profile. */
 export async function runOriginAttack(chromium: string, plan: OriginAttackPlan): Promise<OriginAttackResult> {
   const driver = new URL("../../toolchain/browser/origin_attack.mjs", import.meta.url).pathname;
+  return await runDriver<OriginAttackResult>(driver, { ...plan, chromium });
+}
+
+/** Runs a Node driver script with `input` as JSON on its stdin and parses the JSON it prints. */
+async function runDriver<T>(driver: string, input: unknown): Promise<T> {
   const child = new Deno.Command("node", {
     args: [driver],
     stdin: "piped",
@@ -117,10 +110,10 @@ export async function runOriginAttack(chromium: string, plan: OriginAttackPlan):
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify({ ...plan, chromium })));
+  await writer.write(new TextEncoder().encode(JSON.stringify(input)));
   await writer.close();
   const out = await child.output();
   const decoder = new TextDecoder();
   if (!out.success) throw new Error(`the browser driver failed:\n${decoder.decode(out.stderr)}`);
-  return JSON.parse(decoder.decode(out.stdout)) as OriginAttackResult;
+  return JSON.parse(decoder.decode(out.stdout)) as T;
 }
