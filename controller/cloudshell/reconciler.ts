@@ -372,10 +372,12 @@ export class CloudShellReconciler implements Reconciler {
     const service = await this.#ensureService(cs, mode, job);
     const routed = await this.#ensureRoute(cs, route, status);
     // The Job exists but the terminal cannot be reached yet: upstream's CreatedJob phase says exactly that.
-    if (routed !== true) return await this.#report(cs, routed, "CreatedJob");
+    // The Job runs: a problem reported now records when the session started and keeps its end current.
+    const running = { phase: "CreatedJob", startedAt: job.metadata.creationTimestamp, expiresAt } as const;
+    if (routed !== true) return await this.#report(cs, routed, running);
 
     const url = accessUrl(cs, mode, service, mode === "NodePort" ? this.#nodeHost() : undefined, ttl, route);
-    if (typeof url !== "string") return await this.#report(cs, url, "CreatedJob");
+    if (typeof url !== "string") return await this.#report(cs, url, running);
 
     const ready = hasReadyPod(
       this.#d.pods.byLabel(OWNER_LABEL, name).filter((p) => p.metadata.namespace === namespace),
@@ -1132,19 +1134,30 @@ export class CloudShellReconciler implements Reconciler {
   /**
    * Reports a problem as `Ready=False` with an Event; retries with backoff if it may fix itself. The phase
    * stays as it was unless the caller knows better, except that a shell with a problem is no longer
-   * `Ready` and its URL, which may no longer lead anywhere, is withdrawn.
+   * `Ready` and its URL, which may no longer lead anywhere, is withdrawn. A caller whose shell's Job runs
+   * passes its phase and when it started and ends, so the status's times stay current while the problem lasts.
    */
-  async #report(cs: CloudShell, problem: Problem, phase?: Phase): Promise<Result> {
+  async #report(
+    cs: CloudShell,
+    problem: Problem,
+    running?: { phase: Phase; startedAt: string | undefined; expiresAt: number | undefined },
+  ): Promise<Result> {
     const status = this.#currentStatus(keyFor(cs.metadata.namespace, cs.metadata.name!), cs);
     const current = status?.phase === "Ready" ? "CreatedJob" : status?.phase;
+    const expirationTime = !running
+      ? status?.expirationTime
+      : running.expiresAt === undefined
+      ? undefined
+      : rfc3339(running.expiresAt);
     await this.#writeStatus(cs, {
       // A shell refused before it got a phase is Pending: not started, waiting for a fix.
-      phase: phase ?? (current || "Pending"),
+      phase: running?.phase ?? (current || "Pending"),
       accessUrl: "",
       // A login Secret made for a Job that was then refused: named, so the next try (in this process or
       // after a restart) uses it again instead of making another.
       credentialSecretName: this.#madeLoginSecret(cs),
-      expirationTime: status?.expirationTime,
+      lastScheduleTime: running?.startedAt,
+      expirationTime,
       ready: { status: "False", reason: problem.reason, message: problem.message },
     });
     this.#d.events.event(cs, "Warning", problem.reason, problem.message);

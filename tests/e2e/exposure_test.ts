@@ -333,6 +333,7 @@ Deno.test("VirtualService mode without Istio's CRD: a condition and an Event, th
   await createCloudShell(cp.client, ns, "mesh", {
     exposureMode: "VirtualService",
     virtualServiceConfig: { gateway: "istio-system/istio-gateway" },
+    ttlSecondsAfterStarted: 3600,
   });
   const waiting = await waitForCloudShell(
     cp.client,
@@ -348,6 +349,20 @@ Deno.test("VirtualService mode without Istio's CRD: a condition and an Event, th
   const event = await waitForEvent(cp.client, ns, "mesh", "Warning", "VirtualServiceCRDMissing");
   assert.match(event.message, /install Istio's CRDs/);
 
+  // The Job runs while the problem lasts: a TTL change reaches the status (and is announced) all the same.
+  const started = Date.parse(waiting.status!.lastScheduleTime!);
+  assert.equal(Date.parse(waiting.status!.expirationTime!), started + 3600_000);
+  await cp.client.patch(CloudShells, ns, "mesh", { spec: { ttlSecondsAfterStarted: 7200 } }, "merge");
+  const moved = await waitForCloudShell(
+    cp.client,
+    ns,
+    "mesh",
+    "the new end in the status while the problem lasts",
+    (cs) => Date.parse(cs.status?.expirationTime ?? "") === started + 7200_000,
+  );
+  assert.equal(readyCondition(moved)?.reason, "VirtualServiceCRDMissing");
+  await waitForEvent(cp.client, ns, "mesh", "Normal", "TTLExtended");
+
   await installVirtualServiceCrd(cp.client);
   const ready = await waitForCloudShell(
     cp.client,
@@ -357,7 +372,7 @@ Deno.test("VirtualService mode without Istio's CRD: a condition and an Event, th
     isReady,
     60_000,
   );
-  assert.equal(ready.status?.accessUrl, "/apis/v1alpha1/cloudshell/mesh");
+  assert.equal(ready.status?.accessUrl, "/apis/v1alpha1/cloudshell/mesh?ttl=7200");
   await eventually("the route to exist", async () => {
     const vs = await cp.client.get<VirtualService>(VirtualServices, ns, "cloudshell-virtualservice");
     return vsRoutes(vs).length === 1;
