@@ -20,6 +20,7 @@ RUN deno install --frozen
 COPY main.ts ./
 COPY controller/ ./controller/
 COPY templates/ ./templates/
+COPY vendor/ ./vendor/
 RUN deno check --frozen main.ts
 # The release version (the release workflow passes deno.json's); the binary must print the same.
 ARG VERSION

@@ -2,7 +2,7 @@
  * What the plugin prints on stdout: a table for people, or `-o json|yaml|name` for scripts. Progress and
  * errors go to stderr, so stdout stays parseable.
  */
-import { stringify as toYaml } from "yaml";
+import { stringify as toYaml } from "../vendor/yaml/mod.ts";
 import { type CloudShell, GROUP } from "../controller/cloudshell/api.ts";
 import type { OutputFormat } from "./args.ts";
 import type { Login } from "./access.ts";

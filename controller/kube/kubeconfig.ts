@@ -11,7 +11,7 @@
  * with `kubectl config view --minify --raw`. Turning it into a connection
  * (and refusing what Deno cannot do) is `config.ts`'s job.
  */
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml } from "../../vendor/yaml/mod.ts";
 
 /** A kubeconfig the operator cannot use: a bad file, a missing context, a field it cannot honour. */
 export class KubeconfigError extends Error {

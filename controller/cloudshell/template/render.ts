@@ -15,7 +15,14 @@
  * @module
  */
 
-import { type Document, isNode, isScalar, parseDocument, type SchemaOptions, visit } from "yaml";
+import {
+  type Document,
+  isNode,
+  isScalar,
+  parseDocument,
+  type SchemaOptions,
+  visit,
+} from "../../../vendor/yaml/mod.ts";
 import { type JsonObject, type JsonPrimitive, type JsonValue, TemplateError, validateJob } from "./job.ts";
 import {
   checkTemplateVars,
