@@ -99,12 +99,43 @@ export class ManagedProcess {
   }
 }
 
-/** A free TCP port on loopback (bound, then released). */
+/** The lowest port a program may be given; below are well-known and registered services. */
+const LOWEST_PORT = 10_000;
+
+/**
+ * A TCP port on loopback, free when asked (bound, then released), for a program that binds it itself.
+ * It is chosen below the kernel's ephemeral range: a port from that range, once released, can become the
+ * source port of any outgoing connection on the machine before the program binds it (etcd once failed
+ * with "address already in use" so while parallel tests made connections); the kernel never hands out
+ * the ports below it that way.
+ */
 export function freePort(): number {
+  const below = ephemeralPortsStart();
+  for (let attempt = 0; below > LOWEST_PORT && attempt < 100; attempt++) {
+    const port = LOWEST_PORT + Math.floor(Math.random() * (below - LOWEST_PORT));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    }
+  }
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+/** The first port of the kernel's ephemeral range (Linux's default where it cannot be read). */
+function ephemeralPortsStart(): number {
+  try {
+    const first = Number(
+      Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0],
+    );
+    return Number.isInteger(first) ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 /** A process started under guard.sh, with the pid of the program itself (not of the guard). */

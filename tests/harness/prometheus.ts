@@ -3,7 +3,7 @@
  * exports the directory as CLOUDSHELL_PROMETHEUS_BIN). A test that needs them is ignored with the reason
  * {@linkcode PROMETHEUS_MISSING} when the variable is unset, rather than building for minutes inside a test.
  */
-import { spawnGuarded } from "./process.ts";
+import { freePort, spawnGuarded } from "./process.ts";
 
 /** The directory with `prometheus` and `promtool`, or undefined. */
 export const PROMETHEUS_BIN: string | undefined = (() => {
@@ -51,14 +51,6 @@ export async function promtool(args: string[]): Promise<{ code: number; output: 
     .output();
   const text = new TextDecoder();
   return { code: out.code, output: text.decode(out.stdout) + text.decode(out.stderr) };
-}
-
-/** A port free at the time of asking, on loopback. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** One sample of an instant query's vector result. */
