@@ -53,6 +53,8 @@ async function main(): Promise<number> {
       context: invocation.global.context,
       env,
       kubectlOrder: true,
+      // An exec plugin that asks for a login (interactiveMode IfAvailable or Always) may, as with kubectl.
+      terminal: Deno.stdin.isTerminal(),
     });
     await connection.credentials?.get();
   } catch (err) {

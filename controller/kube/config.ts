@@ -43,6 +43,12 @@ export interface LoadOptions {
   /** Runs an exec credential plugin; defaults to `Deno.Command`. */
   runPlugin?: RunPlugin;
   /**
+   * The process's standard input is a terminal its user types on (kubectl's test for exec plugins that ask
+   * for a login): an `interactiveMode` IfAvailable or Always plugin may then use it. Default false, as for
+   * the operator, which has no terminal.
+   */
+  terminal?: boolean;
+  /**
    * kubectl's order (client-go's deferred loading): `~/.kube/config`, when it exists, before the in-cluster
    * service account. The default is controller-runtime's, which puts the service account first.
    */
@@ -161,7 +167,7 @@ async function fromKubeconfig(
 /** Turns a selected context into a connection, refusing what cannot be honoured. */
 export async function connectionFor(
   s: SelectedContext,
-  opts: Pick<LoadOptions, "runPlugin"> = {},
+  opts: Pick<LoadOptions, "runPlugin" | "terminal"> = {},
   read: ReadFile = (p) => Deno.readTextFile(p),
 ): Promise<ClusterConnection> {
   const c = s.cluster;
@@ -219,7 +225,7 @@ export async function connectionFor(
   };
   if (c["proxy-url"]) conn.proxy = proxyFor(c["proxy-url"], cl);
   if (c["disable-compression"]) conn.disableCompression = true;
-  const execApiVersion = u.exec ? checkExec(u.exec, us) : undefined;
+  const execApiVersion = u.exec ? checkExec(u.exec, us, opts.terminal ?? false) : undefined;
   if (u.as) {
     conn.impersonate = {
       user: u.as,
@@ -244,13 +250,18 @@ export async function connectionFor(
       installHint: u.exec.installHint,
       cluster: u.exec.provideClusterInfo ? execClusterInfo(s, conn.caPem) : undefined,
       user: s.userName,
+      interactive: (opts.terminal ?? false) && u.exec.interactiveMode !== "Never",
     }, opts.runPlugin);
   }
   return conn;
 }
 
 /** The exec plugin's API version, after checking the fields client-go checks. */
-function checkExec(exec: NonNullable<SelectedContext["user"]["exec"]>, us: string): string {
+function checkExec(
+  exec: NonNullable<SelectedContext["user"]["exec"]>,
+  us: string,
+  terminal: boolean,
+): string {
   const apiVersion = exec.apiVersion!;
   if (!EXEC_API_VERSIONS.includes(apiVersion)) {
     throw new KubeconfigError(
@@ -262,13 +273,13 @@ function checkExec(exec: NonNullable<SelectedContext["user"]["exec"]>, us: strin
   if (mode === undefined) {
     throw new KubeconfigError(`Kubeconfig ${us}: exec.interactiveMode must be set for ${apiVersion}`);
   }
-  if (mode === "Always") {
+  if (mode === "Always" && !terminal) {
     throw new KubeconfigError(
-      `Kubeconfig ${us}: exec.interactiveMode Always needs a terminal, and the operator has none; ` +
-        "use IfAvailable or Never",
+      `Kubeconfig ${us}: exec.interactiveMode Always needs a terminal, and standard input is not one; ` +
+        "use IfAvailable or Never (or run this from a terminal)",
     );
   }
-  if (mode !== "IfAvailable" && mode !== "Never") {
+  if (mode !== "Always" && mode !== "IfAvailable" && mode !== "Never") {
     throw new KubeconfigError(`Kubeconfig ${us}: exec.interactiveMode ${JSON.stringify(mode)} is not valid`);
   }
   return apiVersion;

@@ -104,10 +104,20 @@ export interface ExecPluginConfig {
   cluster?: Record<string, unknown>;
   /** Who the plugin is for, in messages. */
   user: string;
+  /** The plugin may ask its user on this process's terminal (client-go's `spec.interactive`). */
+  interactive?: boolean;
 }
 
-/** Runs a plugin and returns its standard output; rejects if it cannot start or exits non-zero. */
-export type RunPlugin = (command: string, args: string[], env: Record<string, string>) => Promise<string>;
+/**
+ * Runs a plugin and returns its standard output; rejects if it cannot start or exits non-zero. An
+ * interactive plugin gets the process's standard input.
+ */
+export type RunPlugin = (
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { interactive: boolean },
+) => Promise<string>;
 
 /** The API versions of ExecCredential that client-go 1.37 still speaks. */
 export const EXEC_API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
@@ -131,7 +141,7 @@ interface ExecCredentialReply {
   };
 }
 
-/** An exec credential plugin, run as client-go runs it (never interactively: the operator has no terminal). */
+/** An exec credential plugin, run as client-go runs it. */
 export function execPlugin(
   config: ExecPluginConfig,
   run: RunPlugin = runCommand,
@@ -146,12 +156,15 @@ async function runExec(config: ExecPluginConfig, run: RunPlugin): Promise<Expiri
   env.KUBERNETES_EXEC_INFO = JSON.stringify({
     apiVersion: config.apiVersion,
     kind: "ExecCredential",
-    spec: { interactive: false, ...(config.cluster ? { cluster: config.cluster } : {}) },
+    spec: {
+      interactive: config.interactive ?? false,
+      ...(config.cluster ? { cluster: config.cluster } : {}),
+    },
   });
   const what = `exec plugin ${config.command} of user "${config.user}"`;
   let out: string;
   try {
-    out = await run(config.command, config.args, env);
+    out = await run(config.command, config.args, env, { interactive: config.interactive ?? false });
   } catch (err) {
     const hint = config.installHint ? `; ${config.installHint.trim().replace(/\s*\n\s*/g, " ")}` : "";
     throw new ExecPluginError(`Running the ${what} failed: ${(err as Error).message}${hint}`, { cause: err });
@@ -197,11 +210,16 @@ async function runExec(config: ExecPluginConfig, run: RunPlugin): Promise<Expiri
 }
 
 /** Runs a plugin with the process's environment plus `env`; its stderr goes to ours, as in client-go. */
-async function runCommand(command: string, args: string[], env: Record<string, string>): Promise<string> {
+async function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { interactive: boolean },
+): Promise<string> {
   const out = await new Deno.Command(command, {
     args,
     env,
-    stdin: "null",
+    stdin: opts.interactive ? "inherit" : "null",
     stdout: "piped",
     stderr: "inherit",
   }).output();

@@ -225,3 +225,37 @@ Deno.test("fields that cannot be honoured are refused at load, in one line namin
   const conn = await loadClusterConnection({ kubeconfigPath: "/c", env: {}, readFile: ok, cwd: "/" });
   assert.deepEqual(conn.proxy, { transport: "socks5", url: "socks5://127.0.0.1:1080" });
 });
+
+Deno.test("exec plugins ask on the terminal only where there is one, and never in mode Never", async () => {
+  const plugin = (mode: string) =>
+    `{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/login, interactiveMode: ${mode}}}`;
+  const reply = JSON.stringify({
+    apiVersion: "client.authentication.k8s.io/v1",
+    kind: "ExecCredential",
+    status: { token: "t" },
+  });
+  const cases: [string, boolean, boolean][] = [
+    ["Always", true, true],
+    ["IfAvailable", true, true],
+    ["IfAvailable", false, false],
+    ["Never", true, false],
+  ];
+  for (const [mode, terminal, interactive] of cases) {
+    const runs: { interactive: boolean; info: { spec: { interactive: boolean } } }[] = [];
+    const conn = await loadClusterConnection({
+      kubeconfigPath: "/c",
+      env: {},
+      readFile: files({ "/c": kubeconfig("{server: https://x}", plugin(mode)) }),
+      cwd: "/",
+      terminal,
+      runPlugin: (_command, _args, env, opts) => {
+        runs.push({ interactive: opts.interactive, info: JSON.parse(env.KUBERNETES_EXEC_INFO) });
+        return Promise.resolve(reply);
+      },
+    });
+    assert.deepEqual(await conn.credentials?.get(), { token: "t" });
+    const what = `${mode}, ${terminal ? "a" : "no"} terminal`;
+    assert.equal(runs[0].interactive, interactive, `${what}: standard input handed over`);
+    assert.equal(runs[0].info.spec.interactive, interactive, `${what}: spec.interactive`);
+  }
+});
