@@ -17,7 +17,7 @@
  * (per-namespace counts belong to kube-state-metrics' custom resource state, which reads the CRs itself).
  * Every replica reports the same numbers from its own cache: aggregate with `max`, not `sum`.
  */
-import type { Gauge } from "prom-client";
+import type { Gauge } from "../runtime/prometheus.ts";
 import type { Lister } from "../cache/store.ts";
 import type { Metrics } from "../runtime/metrics.ts";
 import { type CloudShell, isTerminal, type Phase } from "./api.ts";

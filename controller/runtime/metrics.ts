@@ -4,13 +4,14 @@
  * `leader_election_master_status`, `rest_client_*`, plus informer counters, `feature_enabled` and a few
  * `process_*` series.
  *
- * {@linkcode Metrics} owns its own prom-client `Registry` (never the global one, so tests and several
+ * {@linkcode Metrics} owns its own `Registry` (prometheus.ts; never a global one, so tests and several
  * instances never collide) and knows nothing of the product: the layers below receive plain hook objects
  * from its adapter methods, and product code registers its own series with {@linkcode Metrics.counter},
  * {@linkcode Metrics.gauge} and {@linkcode Metrics.histogram}.
  *
- * prom-client's `collectDefaultMetrics` is deliberately not used: it keeps event-loop-lag timers and
- * garbage-collection observers alive for series no Kubernetes dashboard reads.
+ * There are no Node.js default metrics (prom-client's `collectDefaultMetrics`, used before prometheus.ts
+ * replaced prom-client, kept event-loop-lag timers and garbage-collection observers alive for series no
+ * Kubernetes dashboard reads).
  *
  * @example
  * ```ts
@@ -24,7 +25,6 @@
  * @module
  */
 
-import process from "node:process";
 import {
   Counter,
   type CounterConfiguration,
@@ -33,7 +33,7 @@ import {
   Histogram,
   type HistogramConfiguration,
   Registry,
-} from "prom-client";
+} from "./prometheus.ts";
 import type { InformerMetrics } from "../cache/informer.ts";
 import type { RequestInfo } from "../kube/client.ts";
 import { type Clock, realClock } from "../workqueue/clock.ts";
@@ -256,7 +256,7 @@ export class Metrics {
     this.#registerProcessMetrics();
   }
 
-  /** The registry behind every series, for product code that builds prom-client metrics itself. */
+  /** The registry behind every series. */
   get registry(): Registry {
     return this.#registry;
   }
@@ -274,28 +274,34 @@ export class Metrics {
   /**
    * Creates a counter on this registry.
    *
-   * @param config prom-client configuration without `registers`
+   * @param config name, help, label names and an optional scrape-time collector
    */
-  counter<T extends string>(config: Omit<CounterConfiguration<T>, "registers">): Counter<T> {
-    return new Counter<T>({ ...config, registers: [this.#registry] });
+  counter<T extends string>(config: CounterConfiguration<T>): Counter<T> {
+    const metric = new Counter<T>(config);
+    this.#registry.register(metric);
+    return metric;
   }
 
   /**
    * Creates a gauge on this registry.
    *
-   * @param config prom-client configuration without `registers`
+   * @param config name, help, label names and an optional scrape-time collector
    */
-  gauge<T extends string>(config: Omit<GaugeConfiguration<T>, "registers">): Gauge<T> {
-    return new Gauge<T>({ ...config, registers: [this.#registry] });
+  gauge<T extends string>(config: GaugeConfiguration<T>): Gauge<T> {
+    const metric = new Gauge<T>(config);
+    this.#registry.register(metric);
+    return metric;
   }
 
   /**
    * Creates a histogram on this registry.
    *
-   * @param config prom-client configuration without `registers`
+   * @param config name, help, label names, buckets and an optional scrape-time collector
    */
-  histogram<T extends string>(config: Omit<HistogramConfiguration<T>, "registers">): Histogram<T> {
-    return new Histogram<T>({ ...config, registers: [this.#registry] });
+  histogram<T extends string>(config: HistogramConfiguration<T>): Histogram<T> {
+    const metric = new Histogram<T>(config);
+    this.#registry.register(metric);
+    return metric;
   }
 
   /**
@@ -435,8 +441,7 @@ export class Metrics {
       name: "process_cpu_seconds_total",
       help: "Total user and system CPU time spent in seconds",
       collect: () => {
-        const usage = process.cpuUsage();
-        const total = (usage.user + usage.system) / 1e6;
+        const total = cpuSeconds();
         // A counter only goes up: add what was spent since the last scrape.
         if (total > this.#cpuSeconds) cpu.inc(total - this.#cpuSeconds);
         this.#cpuSeconds = Math.max(this.#cpuSeconds, total);
@@ -447,5 +452,20 @@ export class Metrics {
       help: "Start time of the process since unix epoch in seconds",
     })
       .set(performance.timeOrigin / 1000);
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc/self/stat's times: 100 on every architecture Deno runs on. */
+const CLOCK_TICKS = 100;
+
+/** User and system CPU time of this process so far, in seconds, from /proc/self/stat (0 where it is absent). */
+function cpuSeconds(): number {
+  try {
+    // Fields after the command (which may hold spaces), from the state: utime and stime are the 12th and 13th.
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
   }
 }

@@ -238,7 +238,7 @@ Deno.test("setFeatureGates exports feature_enabled read at scrape time", async (
   assert.equal(valueOf(samples, "feature_enabled", { name: "Shiny", stage: "Alpha" }), 1);
 });
 
-Deno.test("process metrics are read at scrape time and prom-client defaults are absent", async () => {
+Deno.test("process metrics are read at scrape time and Node.js default metrics are absent", async () => {
   const metrics = new Metrics();
   const text = await metrics.text();
   const samples = parseSamples(text);

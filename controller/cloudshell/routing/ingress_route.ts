@@ -5,7 +5,7 @@
  * own namespace only, so the name says which shell); every other path, rule,
  * annotation and the class belong to whoever wrote them and are left alone.
  */
-import { isDeepStrictEqual } from "node:util";
+import { jsonEqual } from "../../kube/json_equal.ts";
 import { Resources } from "../../kube/resources.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, OWNER_LABEL, TTYD_PORT } from "../api.ts";
@@ -127,7 +127,7 @@ export function addIngressPath(current: Ingress, route: DesiredRoute): Ingress |
     }
     replaceOrAppend(paths, (p) => p.path === route.path, entry);
   }
-  return isDeepStrictEqual(next, current) ? undefined : next;
+  return jsonEqual(next, current) ? undefined : next;
 }
 
 function backendName(p: IngressPath): string {

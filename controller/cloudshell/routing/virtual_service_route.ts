@@ -5,7 +5,7 @@
  * destination host names the Service and its namespace). Other routes, hosts,
  * gateways and exportTo are left alone.
  */
-import { isDeepStrictEqual } from "node:util";
+import { jsonEqual } from "../../kube/json_equal.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import type { ResourceType } from "../../kube/resources.ts";
@@ -112,7 +112,7 @@ export function addVirtualServiceRoute(
   route: DesiredRoute,
 ): VirtualService | undefined {
   const hosts = route.virtualService?.hosts;
-  if (hosts && !isDeepStrictEqual(current.spec?.hosts ?? [], hosts)) {
+  if (hosts && !jsonEqual(current.spec?.hosts ?? [], hosts)) {
     // Joining would serve this shell on the other hosts too: one origin with whoever else is there.
     throw new RouteError(
       "RouteHostConflict",
@@ -133,7 +133,7 @@ export function addVirtualServiceRoute(
   const next = structuredClone(current);
   const http = (next.spec ??= {}).http ??= [];
   replaceOrAppend(http, (r) => isRouteOf(r, route.path), httpRoute(route));
-  return isDeepStrictEqual(next, current) ? undefined : next;
+  return jsonEqual(next, current) ? undefined : next;
 }
 
 /**
