@@ -251,6 +251,7 @@ async function main(): Promise<number> {
   manager.addLeaderRunnable(operator.controller);
   if (operator.admissionCheck) manager.addLeaderRunnable(operator.admissionCheck);
   if (operator.creatorCheck) manager.addLeaderRunnable(operator.creatorCheck);
+  if (operator.grantSweeper) manager.addLeaderRunnable(operator.grantSweeper);
   else {
     logger.warn(
       "--require-admission-policy=false: CloudShells may name Secrets and ConfigMaps whether or not " +

@@ -26,6 +26,7 @@ import type { NodeLike } from "./routing/node_address.ts";
 import type { JobLike, PodLike } from "./observe.ts";
 import { podChanged, slimCopyChanged } from "./children/child_updates.ts";
 import { AdmissionPolicyCheck } from "./policy/admission_check.ts";
+import { GrantSweeper } from "./access/grant_sweeper.ts";
 import { CREATOR_POLICY } from "./access/identity.ts";
 import { CloudShellReconciler, type ReconcilerSettings, specRefusal } from "./reconciler.ts";
 import { RouteManager } from "./routing/routes.ts";
@@ -72,6 +73,8 @@ export interface CloudShellOperator {
   admissionCheck?: AdmissionPolicyCheck;
   /** Identity mode: reads the creator-record policy now and then (leader only). */
   creatorCheck?: AdmissionPolicyCheck;
+  /** Identity mode: removes grants whose shell is gone (leader only). */
+  grantSweeper?: GrantSweeper;
   templates: TemplateSource;
   /** The CloudShell cache, for the shell gauges (shell_metrics.ts). */
   cloudShells: Lister<CloudShell>;
@@ -239,5 +242,10 @@ export function newCloudShellOperator(config: OperatorConfig, svc: OperatorServi
     cloudShells: cloudShells.lister,
     admissionCheck,
     creatorCheck,
+    grantSweeper: config.identity === undefined ? undefined : new GrantSweeper({
+      client,
+      cloudShells: cloudShells.lister,
+      logger: logger.with({ component: "identity-grants" }),
+    }),
   };
 }

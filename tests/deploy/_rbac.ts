@@ -95,7 +95,7 @@ export const IDENTITY_RULES: readonly PolicyRule[] = [
   {
     apiGroups: ["rbac.authorization.k8s.io"],
     resources: ["clusterroles", "clusterrolebindings"],
-    verbs: ["get", "create", "delete"],
+    verbs: ["get", "list", "create", "delete"],
   },
   {
     apiGroups: ["admissionregistration.k8s.io"],

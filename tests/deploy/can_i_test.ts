@@ -162,6 +162,7 @@ Deno.test("kubectl auth can-i: identity mode lets the operator impersonate anyon
     [true, ["create", "clusterroles"]],
     [true, ["create", "clusterrolebindings"]],
     [true, ["delete", "clusterroles"]],
+    [true, ["list", "clusterrolebindings"]],
     // Not added: escalate and bind (RBAC checks the grant against the impersonate rights it holds instead),
     // ServiceAccount impersonation (shells of ServiceAccounts are refused), updates of roles.
     [false, ["escalate", "clusterroles"]],
