@@ -1,6 +1,6 @@
 /**
- * The command line: flags in Kubernetes style, parsed with `commander` into a frozen, typed
- * {@linkcode Options}.
+ * The command line: flags in Kubernetes style, parsed by flag_parser.ts from the table below into a frozen,
+ * typed {@linkcode Options}.
  *
  * {@linkcode parseOptions} never exits the process and never reads `Deno.args` or the environment: it
  * returns what to do, and `main.ts` does it. Usage errors yield exit code 2 with a one-line reason that
@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Command, CommanderError, Option } from "commander";
+import { FlagParser, type FlagSpec, type ParsedFlags } from "./flag_parser.ts";
 import { OPT_IN_ENV_SOURCES } from "./cloudshell/policy/env_policy.ts";
 import { newFeatureGates } from "./cloudshell/features.ts";
 import { DEFAULT_INGRESS_ANNOTATIONS } from "./cloudshell/policy/policy.ts";
@@ -235,20 +235,18 @@ class FlagError extends Error {
  */
 export function parseOptions(argv: readonly string[], context: ParseContext): ParseResult {
   const gates = newFeatureGates();
-  const output: string[] = [];
-  const program = newProgram(context, gates, output);
+  const name = context.programName ?? "cloudshell-operator";
+  const parsed = newParser(context, gates).parse(argv);
+  if (parsed.kind === "help" || parsed.kind === "version") {
+    return { kind: "exit", code: 0, output: parsed.output };
+  }
+  if (parsed.kind === "error") return usageError(parsed.message);
   try {
-    program.parse([...argv], { from: "user" });
-    if (program.args.length > 0) {
-      const name = context.programName ?? "cloudshell-operator";
-      throw new FlagError(`Unexpected argument "${program.args[0]}": ${name} takes flags only`);
+    if (parsed.flags.operands.length > 0) {
+      throw new FlagError(`Unexpected argument "${parsed.flags.operands[0]}": ${name} takes flags only`);
     }
-    return { kind: "run", options: toOptions(new FlagValues(program), gates) };
+    return { kind: "run", options: toOptions(new FlagValues(parsed.flags), gates) };
   } catch (err) {
-    if (err instanceof CommanderError && err.exitCode === 0) {
-      return { kind: "exit", code: 0, output: output.join("") };
-    }
-    if (err instanceof CommanderError) return usageError(commanderMessage(err));
     if (err instanceof FlagError) return usageError(err.message);
     throw err;
   }
@@ -262,54 +260,20 @@ function usageError(message: string): ParseResult {
   };
 }
 
-function commanderMessage(err: CommanderError): string {
-  const unknown = /unknown option '([^']*)'(?:\s*\(Did you mean (\S+)\?\))?/.exec(err.message);
-  if (err.code === "commander.unknownOption" && unknown) {
-    return `Unknown flag "${unknown[1]}"${unknown[2] ? `: did you mean ${unknown[2]}?` : ""}`;
-  }
-  const missing = /option '([^']*)' argument missing/.exec(err.message);
-  if (err.code === "commander.optionMissingArgument" && missing) {
-    return `Flag ${longName(missing[1])} needs a value`;
-  }
-  const text = err.message.replace(/^error:\s*/, "").split("\n")[0];
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function longName(flags: string): string {
-  return /--[\w-]+/.exec(flags)?.[0] ?? flags;
-}
-
-function newProgram(context: ParseContext, gates: FeatureGates, output: string[]): Command {
-  const program = new Command(context.programName ?? "cloudshell-operator")
-    .usage("[flags]")
-    .description("Kubernetes operator that turns CloudShell resources into browser terminals.")
-    .exitOverride()
-    .allowExcessArguments(true)
-    .configureOutput({
-      writeOut: (s) => output.push(s),
-      writeErr: (s) => output.push(s),
-      outputError: () => {},
-      getOutHelpWidth: () => HELP_WIDTH,
-      getErrHelpWidth: () => HELP_WIDTH,
-      getOutHasColors: () => false,
-      getErrHasColors: () => false,
-    });
-
-  for (const [group, specs] of Object.entries(flagTable(context, gates))) {
-    for (const [flags, help, defaultValue, shown] of specs) {
-      const option = new Option(flags, help).helpGroup(group);
-      if (defaultValue !== undefined) option.default(defaultValue, shown ?? defaultValue);
-      if (REPEATABLE.has(option.long ?? "")) {
-        option.argParser((value: string, previous?: string[]) => [...(previous ?? []), value]);
-      }
-      program.addOption(option);
+function newParser(context: ParseContext, gates: FeatureGates): FlagParser {
+  const specs: FlagSpec[] = [];
+  for (const [group, rows] of Object.entries(flagTable(context, gates))) {
+    for (const [flags, help, defaultValue, shown] of rows) {
+      const long = /--[\w-]+/.exec(flags)?.[0] ?? flags;
+      specs.push({ flags, help, group, defaultValue, shown, repeatable: REPEATABLE.has(long) });
     }
   }
-
-  return program
-    .optionsGroup("General:")
-    .version(context.version, "--version", "print the version and exit")
-    .helpOption("-h, --help", "print this help and exit");
+  return new FlagParser({
+    name: context.programName ?? "cloudshell-operator",
+    description: "Kubernetes operator that turns CloudShell resources into browser terminals.",
+    version: context.version,
+    helpWidth: HELP_WIDTH,
+  }, specs);
 }
 
 /** One flag for `--help`: flags, description, default value, default as described (when not the value). */
@@ -461,55 +425,42 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
 
 /** Typed access to the parsed flag values, by long flag name. */
 class FlagValues {
-  readonly #program: Command;
-  readonly #attributes = new Map<string, string>();
+  readonly #flags: ParsedFlags;
 
-  constructor(program: Command) {
-    this.#program = program;
-    for (const option of program.options) {
-      if (option.long) this.#attributes.set(option.long, option.attributeName());
-    }
+  constructor(flags: ParsedFlags) {
+    this.#flags = flags;
   }
 
   /** The value of a string flag; an empty string counts as unset. */
   optional(flag: string): string | undefined {
-    const value = this.#raw(flag);
-    if (value === undefined || value === "") return undefined;
-    if (typeof value !== "string") throw new Error(`Flag ${flag} holds a ${typeof value}, not a string`);
-    return value;
+    return this.#flags.values.get(this.#known(flag)) || undefined;
   }
 
   /** The value of a string flag with a default. */
   string(flag: string): string {
-    const value = this.#raw(flag);
-    if (typeof value !== "string") throw new Error(`Flag ${flag} holds a ${typeof value}, not a string`);
+    const value = this.#flags.values.get(this.#known(flag));
+    if (value === undefined) throw new Error(`Flag ${flag} has no default`);
     return value;
   }
 
   /** The value of a flag with an optional value; given without one, it reads `true`. */
   flagOrString(flag: string): string {
-    return this.#raw(flag) === true ? "true" : this.string(flag);
+    return this.string(flag);
   }
 
   /** The values of a repeatable flag. */
   list(flag: string): string[] {
-    const value = this.#raw(flag);
-    return Array.isArray(value) ? value.map(String) : [];
+    return [...(this.#flags.lists.get(this.#known(flag)) ?? [])];
   }
 
   /** Whether the flag was given on the command line. */
   given(flag: string): boolean {
-    return this.#program.getOptionValueSource(this.#attribute(flag)) === "cli";
+    return this.#flags.given.has(this.#known(flag));
   }
 
-  #raw(flag: string): unknown {
-    return this.#program.getOptionValue(this.#attribute(flag));
-  }
-
-  #attribute(flag: string): string {
-    const attribute = this.#attributes.get(flag);
-    if (attribute === undefined) throw new Error(`Flag ${flag} is not registered`);
-    return attribute;
+  #known(flag: string): string {
+    if (!this.#flags.names.has(flag)) throw new Error(`Flag ${flag} is not registered`);
+    return flag;
   }
 }
 
