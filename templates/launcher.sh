@@ -25,8 +25,12 @@ fi
 # warnings (a refused Origin, a refused login) and prints no login. First, so that an administrator's template
 # can raise it on purpose (ttyd takes the last -d).
 set -- -d 3 "$@"
-# CloudTTY's image ships its web client (upload, download, TTL notice) here.
-if [ -f /usr/lib/ttyd/index.html ]; then
+# The web page: CLOUDSHELL_INDEX names one (the tests' build of the terminal image's page), else the image's
+# own at /usr/lib/ttyd/index.html (the operator's terminal image puts its page there, CloudTTY's image its web
+# client), else ttyd's stock page.
+if [ -n "${CLOUDSHELL_INDEX:-}" ] && [ -f "$CLOUDSHELL_INDEX" ]; then
+  set -- --index "$CLOUDSHELL_INDEX" "$@"
+elif [ -f /usr/lib/ttyd/index.html ]; then
   set -- --index /usr/lib/ttyd/index.html "$@"
 fi
 # With ttyd's -a the URL's arguments follow the command: hand them to the user's command. A plain command
@@ -122,6 +126,14 @@ tell() {
     /dev/pts/*) printf '\r\n\033[1m%s\033[0m\r\n' "$2" >"/proc/$1/fd/0" 2>/dev/null || true ;;
   esac
 }
+# Tells the terminal image's page (images/terminal/page) about the session: a private OSC escape sequence,
+# `ESC ] 7681 ; cloudshell ; key=value;... BEL`, which xterm.js ignores on pages without a handler for it
+# (ttyd's stock page, CloudTTY's), so they show nothing.
+notify() {
+  case $(readlink "/proc/$1/fd/0" 2>/dev/null) in
+    /dev/pts/*) printf '\033]7681;cloudshell;%s\007' "$2" >"/proc/$1/fd/0" 2>/dev/null || true ;;
+  esac
+}
 in_words() {
   if [ "$1" -ge 120 ]; then words="about $((($1 + 30) / 60)) minutes"; else words="$1 seconds"; fi
 }
@@ -131,7 +143,10 @@ in_words() {
 end_sessions() {
   list_sessions
   [ -n "$sessions" ] || return 0
-  for pid in $sessions; do tell "$pid" "$1"; done
+  for pid in $sessions; do
+    notify "$pid" "end=$2"
+    tell "$pid" "$1"
+  done
   sleep 1
   for pid in $sessions; do kill -HUP "$pid" 2>/dev/null || true; done
   sleep 1
@@ -141,8 +156,10 @@ why_stopped() {
   session_seconds ends-at
   if [ -n "$value" ] && [ "$now" -ge $((value - 5)) ]; then
     why="This session has ended: its time (the CloudShell's TTL) is up."
+    why_code=ttl
   else
     why="This session has ended: the terminal is shutting down (its CloudShell was deleted or ended)."
+    why_code=shutdown
   fi
 }
 
@@ -162,6 +179,28 @@ watch_idle() {
   reconnect_stop
   remove_state
   exit 0
+}
+
+# The time left, for the page: to each new session, and to all again when the TTL changes. Seconds left
+# rather than the end's time of day, so the browser's clock does not matter.
+timed=
+tell_time() {
+  session_seconds ends-at
+  ends_at=$value
+  left=
+  if [ -n "$ends_at" ]; then left=$((ends_at > now ? ends_at - now : 0)); fi
+  session_seconds warn-before
+  warn_before=${value:-300}
+  session_value name
+  name=$value
+  session_value namespace
+  namespace=$value
+  session_seconds ttl
+  for pid in $sessions; do
+    case " $timed " in *" ${ends_at:-none}:$pid "*) continue ;; esac
+    notify "$pid" "left=$left;warn=$warn_before;name=$name;namespace=$namespace;ttl=$value"
+    timed="$timed ${ends_at:-none}:$pid"
+  done
 }
 
 # The warning before the TTL runs out, once to each session (again after a change of the TTL).
@@ -209,6 +248,7 @@ fi
 once_gate='claim=$1 script=$2
 shift 2
 if mkdir "$claim" 2>/dev/null; then exec sh -c "$script" cloudshell "$@"; fi
+printf "\033]7681;cloudshell;end=once\007"
 printf "\r\n\033[1m%s\033[0m\r\n" "This terminal serves one client only (once), and another one has it. Each user needs a CloudShell of their own."
 sleep 5'
 watch_once() {
@@ -257,7 +297,7 @@ on_term() {
   stopping=true
   [ -n "$ttyd_pid" ] || exit 143
   why_stopped
-  end_sessions "$why"
+  end_sessions "$why" "$why_code"
   kill -TERM "$ttyd_pid" 2>/dev/null || true
 }
 trap on_term TERM INT
@@ -282,6 +322,7 @@ while kill -0 "$ttyd_pid" 2>/dev/null; do
   list_sessions
   watch_idle
   watch_once
+  tell_time
   watch_ttl
 done
 code=0

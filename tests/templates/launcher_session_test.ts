@@ -75,6 +75,57 @@ Deno.test("launcher: the warning before the TTL, again after the TTL moved, and 
   }, { session: { "warn-before": "300", ttl: "600", name: "shell", namespace: "team" } });
 });
 
+/** The notices the launcher sent the terminal image's page: the payloads of `ESC ] 7681 ; cloudshell ; ... BEL`. */
+function pageNotices(term: TtydSession): string[] {
+  const [esc, bel] = [String.fromCharCode(27), String.fromCharCode(7)];
+  return term.output.split(`${esc}]7681;cloudshell;`).slice(1).map((rest) =>
+    rest.slice(0, rest.indexOf(bel))
+  );
+}
+
+async function noticeCount(term: TtydSession, count: number): Promise<string[]> {
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if (pageNotices(term).length >= count) return pageNotices(term);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`fewer than ${count} page notices: ${JSON.stringify(pageNotices(term))}`);
+}
+
+Deno.test("launcher: tells the page (OSC 7681) the time left, again when the TTL moves, and why it ended", async () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  await withLauncher("sh", ["--writable"], async ({ page, pid, status, setSession }) => {
+    const term = await TtydSession.connect(page);
+    await term.run("true");
+    const [first] = await noticeCount(term, 1);
+    const left = Number(/^left=(\d+);/.exec(first)?.[1]);
+    assert.ok(left > 2980 && left <= 3000, first);
+    assert.match(first, /;warn=300;name=shell;namespace=team;ttl=600$/);
+    // Seconds left, not a time of day; and xterm.js shows nothing of it (nor does the plain text here).
+    assert.doesNotMatch(term.text(), /7681|cloudshell;/);
+
+    await setSession("ends-at", String(now() + 200));
+    const moved = (await noticeCount(term, 2))[1];
+    assert.match(moved, /^left=(19\d|200);/);
+    // Only a change is told again.
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(pageNotices(term).length, 2);
+
+    await setSession("ends-at", String(now()));
+    Deno.kill(pid, "SIGTERM");
+    await term.closed();
+    assert.equal(pageNotices(term).at(-1), "end=ttl");
+    await status;
+  }, {
+    session: {
+      "ends-at": String(now() + 3000),
+      "warn-before": "300",
+      ttl: "600",
+      name: "shell",
+      namespace: "team",
+    },
+  });
+});
+
 Deno.test("launcher: a session that opens within the warning time is warned too; none before it", async () => {
   const ends = String(Math.floor(Date.now() / 1000) + 1000);
   await withLauncher("sh", ["--writable"], async ({ page, setSession }) => {
@@ -139,6 +190,8 @@ Deno.test("launcher: once: a second client is told why it cannot have the termin
       "This terminal serves one client only (once), and another one has it. Each user needs a CloudShell of their own.",
     );
     await second.closed();
+    assert.ok(pageNotices(second).includes("end=once"), "the page is told why too");
+    assert.ok(!pageNotices(first).some((n) => n.startsWith("end=")));
     assert.equal((await first.run("echo still-mine")).output, "still-mine");
     await first.close();
     assert.equal((await status).code, 0);

@@ -29,6 +29,21 @@ Deno.test("launcher: a writable shell runs the command, with the ping interval t
   });
 });
 
+Deno.test("launcher: CLOUDSHELL_INDEX names the page ttyd serves (the terminal image's own); missing, ttyd's", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "launcher-index-" });
+  try {
+    await Deno.writeTextFile(`${dir}/index.html`, "<!DOCTYPE html><title>our page</title>");
+    await withLauncher("sh", ["--writable"], async ({ page }) => {
+      assert.match(await (await fetch(`http://${page}/`)).text(), /<title>our page<\/title>/);
+    }, { CLOUDSHELL_INDEX: `${dir}/index.html` });
+    await withLauncher("sh", ["--writable"], async ({ page }) => {
+      assert.match(await (await fetch(`http://${page}/`)).text(), /<title>ttyd - Terminal<\/title>/);
+    }, { CLOUDSHELL_INDEX: `${dir}/missing.html` });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("launcher: without --writable the terminal ignores input", async () => {
   await withLauncher("echo ready; exec sh", [], async ({ page }) => {
     await using term = await TtydSession.connect(page);
