@@ -6,7 +6,7 @@
 #
 # Needs: bash, Node.js with npm, Go, openssl, Python 3 with pip (ttyd comes
 # from PyPI); run as root with apt, it also installs Chromium for the browser
-# test and the Debian programs of hack/apt.sh (busybox, tmux). Extra arguments go
+# test and the Debian programs of hack/apt.sh (busybox, tmux, lrzsz). Extra arguments go
 # to `deno test` (for example a file or `--filter name`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,10 @@ export CLOUDSHELL_TTYD_BIN CLOUDSHELL_CHROMIUM
 
 step "Installing the Debian programs some tests run (only when missing)"
 bash hack/apt.sh
+
+step "Building the terminal image's web page (cached after the first run)"
+CLOUDSHELL_TERMINAL_PAGE=$(bash hack/terminal-page.sh | tail -1)
+export CLOUDSHELL_TERMINAL_PAGE
 
 step "Building actionlint (cached after the first run)"
 actionlint=$(bash hack/actionlint/build.sh)
