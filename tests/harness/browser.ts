@@ -17,7 +17,14 @@ export interface TerminalPagePlan {
    * What to type, in order: each line is followed by Enter, then the page is watched until `expect`
    * appears once more than before (so a prompt can say the command is done).
    */
-  steps?: { type: string; expect?: string }[];
+  steps?: {
+    type: string;
+    expect?: string;
+    /** Files for the file chooser the line opens (`rz` on the terminal image's page). */
+    upload?: string[];
+    /** Where to save the file the line makes the browser download (`sz file`). */
+    download?: string;
+  }[];
   /** Where to save a PNG of the page at the end. */
   screenshot?: string;
   /** The window's size in CSS pixels (default 1000 x 560); ttyd fits the terminal to it. */
@@ -31,6 +38,10 @@ export interface TerminalPagePlan {
   headers?: Record<string, string>;
   /** After the steps: texts the terminal must show, waited for in order (a warning, the session's end). */
   waitFor?: string[];
+  /** Then: elements of the page (outside the terminal) that must become visible with their text. */
+  waitForElements?: { selector: string; text: string }[];
+  /** Elements whose visible text the result reports, by a name of the caller's. */
+  read?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -42,6 +53,8 @@ export interface TerminalPageResult {
   title: string;
   /** The text ttyd's page lays over the terminal at the end ("Press ⏎ to Reconnect"), or "". */
   overlay: string;
+  /** The visible text of each element `read` named (null when it is absent or hidden). */
+  read: Record<string, string | null>;
 }
 
 /**

@@ -4,14 +4,19 @@
 // tests/harness/browser.ts starts it.
 //
 // Input, as JSON on stdin (stdin, so a credential never shows in argv):
-//   { url, chromium, screenshot?, steps?: [{ type: line, expect?: text }], credential?: "user:password",
-//     headers?: { name: value }, viewport?: { width, height }, timeoutMs?, waitFor?: [text] }
+//   { url, chromium, screenshot?, steps?: [step], credential?: "user:password",
+//     headers?: { name: value }, viewport?: { width, height }, timeoutMs?, waitFor?: [text],
+//     waitForElements?: [{ selector, text }], read?: { name: selector } }
+// step: { type: line, expect?: text, upload?: [file path], download?: file path }
 // Each step types its line and Enter, then waits until the terminal shows `expect` (one more
-// time than before the step), so the next line is typed only when the last command is done.
+// time than before the step), so the next line is typed only when the last command is done. With
+// `upload`, the line opens a file chooser (the page's, or a button on it named "Choose files"), which gets
+// those files; with `download`, the line makes the browser download a file, saved at that path.
 // After the steps, it waits until the terminal shows each `waitFor` text (for what happens to the page
-// without typing: a warning, the end of the session).
+// without typing: a warning, the end of the session), then until each `waitForElements` element shows its
+// text (the page's own parts, outside the terminal).
 // Output, as JSON on stdout: { lines: [terminal rows], title, overlay: the text ttyd's page lays over the
-// terminal, or "" }.
+// terminal, or "", read: { name: the visible text of the first element `read[name]` selects, or null } }.
 // The terminal's text is read from xterm.js's buffer (ttyd's page exposes its
 // Terminal as window.term); the canvas it draws is only in the screenshot.
 import { mkdtemp, rm } from "node:fs/promises";
@@ -59,6 +64,17 @@ async function until(page, timeout, what, check) {
   throw new Error(`timed out waiting for ${what}; terminal rows:\n${(rows ?? []).join("\n")}`);
 }
 
+/**
+ * Gives `files` to the file chooser the last line opens: the page may open it at once (the Enter counts as a
+ * user's gesture) or wait for a click on its "Choose files" button.
+ */
+async function chooseFiles(page, chooser, files, timeout) {
+  const opened = await Promise.race([chooser, new Promise((r) => setTimeout(() => r(undefined), 3_000))]);
+  if (opened) return await opened.setFiles(files);
+  await page.getByRole("button", { name: /choose files/i }).click({ timeout });
+  await (await chooser).setFiles(files);
+}
+
 async function main() {
   const plan = await readStdin();
   const timeout = plan.timeoutMs ?? 20_000;
@@ -82,8 +98,12 @@ async function main() {
     for (const step of plan.steps ?? []) {
       const count = (rows) => rows.join("\n").split(step.expect).length - 1;
       const before = step.expect ? count(await page.evaluate(terminalRows)) : 0;
+      const chooser = step.upload ? page.waitForEvent("filechooser", { timeout }) : undefined;
+      const download = step.download ? page.waitForEvent("download", { timeout }) : undefined;
       await page.keyboard.type(step.type, { delay: 10 });
       await page.keyboard.press("Enter");
+      if (chooser) await chooseFiles(page, chooser, step.upload, timeout);
+      if (download) await (await download).saveAs(step.download);
       if (step.expect) {
         await until(page, timeout, JSON.stringify(step.expect), (rows) => count(rows) > before);
       }
@@ -91,7 +111,15 @@ async function main() {
     for (const text of plan.waitFor ?? []) {
       await until(page, timeout, JSON.stringify(text), (rows) => rows.join("\n").includes(text));
     }
+    for (const { selector, text } of plan.waitForElements ?? []) {
+      await page.locator(selector).filter({ hasText: text }).first().waitFor({ state: "visible", timeout });
+    }
     const lines = await page.evaluate(terminalRows);
+    const read = {};
+    for (const [name, selector] of Object.entries(plan.read ?? {})) {
+      const found = page.locator(selector).first();
+      read[name] = await found.isVisible() ? await found.innerText() : null;
+    }
     // ttyd's page lays its messages ("Press ⏎ to Reconnect") over the terminal in a div of its own, which
     // has no class: it is known by its style.
     const overlay = await page.evaluate(() =>
@@ -99,7 +127,7 @@ async function main() {
     );
     if (plan.screenshot) await page.screenshot({ path: plan.screenshot });
     const title = await page.title();
-    process.stdout.write(JSON.stringify({ lines, title, overlay }) + "\n");
+    process.stdout.write(JSON.stringify({ lines, title, overlay, read }) + "\n");
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });
