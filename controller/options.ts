@@ -109,7 +109,7 @@ export interface Options {
   readonly nodePortHost: string | undefined;
   /** `--workers`. */
   readonly workers: number;
-  /** `--kube-api-qps`. */
+  /** `--kube-api-qps`; negative: no client-side throttle (client-go's and controller-runtime's -1). */
   readonly kubeApiQps: number;
   /** `--kube-api-burst`. */
   readonly kubeApiBurst: number;
@@ -289,8 +289,10 @@ function flagTable(context: ParseContext, gates: FeatureGates): Record<string, F
       ["--kubeconfig <path>", "kubeconfig file, for running outside the cluster", "", "$KUBECONFIG, else in-cluster, else ~/.kube/config"],
       ["--context <name>", "kubeconfig context to use", "", "the current context"],
       ["--master <url>", "API server address, overrides the kubeconfig (for CloudTTY compatibility)"],
-      ["--kube-api-qps <float>", "steady queries per second to the API server, > 0", "50"],
-      ["--kube-api-burst <int>", "queries allowed in a burst above --kube-api-qps, >= 1", "100"],
+      ["--kube-api-qps <float>",
+        "steady queries per second to the API server, > 0; -1: no client-side throttle, the API server's " +
+        "Priority and Fairness sets the pace (its 429 answers are retried after Retry-After)", "-1"],
+      ["--kube-api-burst <int>", "queries allowed in a burst above --kube-api-qps, >= 1; unused at -1", "100"],
     ],
     "CloudShell:": [
       ["--feature-gates <list>", `Name=true|false pairs, comma-separated; gates:\n${gateList}`],
@@ -495,7 +497,7 @@ function toOptions(flags: FlagValues, gates: FeatureGates): Options {
     allowedEnvValueFrom: envSources(flags.optional("--allow-env-value-from")),
     nodePortHost: host(flags.optional("--node-port-host")),
     workers: integer("--workers", flags.string("--workers"), 1, 256),
-    kubeApiQps: positiveNumber("--kube-api-qps", flags.string("--kube-api-qps")),
+    kubeApiQps: qps("--kube-api-qps", flags.string("--kube-api-qps")),
     kubeApiBurst: integer("--kube-api-burst", flags.string("--kube-api-burst"), 1),
     leaderElection,
     metricsBindAddress: bindAddress("--metrics-bind-address", flags.string("--metrics-bind-address")),
@@ -819,12 +821,13 @@ function integer(flag: string, text: string, min: number, max?: number): number 
   return value;
 }
 
-function positiveNumber(flag: string, text: string): number {
+/** A rate: a number > 0, or -1 (as client-go, any negative number) for none. */
+function qps(flag: string, text: string): number {
   const value = Number(text);
-  if (!FLOAT.test(text) || !Number.isFinite(value) || value <= 0) {
-    invalid(flag, text, "expected a number greater than 0");
+  if (!FLOAT.test(text) || !Number.isFinite(value) || value === 0) {
+    invalid(flag, text, "expected a number greater than 0, or -1 for no client-side throttle");
   }
-  return value;
+  return value < 0 ? -1 : value;
 }
 
 function duration(flag: string, text: string): number {

@@ -56,7 +56,7 @@ Deno.test("parseOptions() defaults", () => {
     allowedEnvValueFrom: [],
     nodePortHost: undefined,
     workers: 16,
-    kubeApiQps: 50,
+    kubeApiQps: -1,
     kubeApiBurst: 100,
     leaderElection: {
       enabled: true,
@@ -182,6 +182,9 @@ Deno.test("parseOptions() reads each flag", async (t) => {
     [["--workers", "8", "--workers", "16"], (o) => o.workers, 16],
     [["--kube-api-qps", "0.5"], (o) => o.kubeApiQps, 0.5],
     [["--kube-api-qps", "1e3"], (o) => o.kubeApiQps, 1000],
+    [["--kube-api-qps=-1"], (o) => o.kubeApiQps, -1],
+    // client-go's reading: any negative rate is no throttle.
+    [["--kube-api-qps", "-5"], (o) => o.kubeApiQps, -1],
     [["--kube-api-burst", "1"], (o) => o.kubeApiBurst, 1],
     [["--leader-elect-lease-duration=1m", "--leader-elect-renew-deadline=45s"], (o) => [
       o.leaderElection.leaseDurationMs,
@@ -351,18 +354,17 @@ Deno.test("parseOptions() rejects bad input with exit code 2, one reason line an
     [["--workers", "4.5"], `Invalid value "4.5" for flag --workers: expected an integer from 1 to 256`],
     [["--workers", "-1"], `Invalid value "-1" for flag --workers: expected an integer from 1 to 256`],
     [["--workers="], `Invalid value "" for flag --workers: expected an integer from 1 to 256`],
-    [["--kube-api-qps", "0"], `Invalid value "0" for flag --kube-api-qps: expected a number greater than 0`],
     [
-      ["--kube-api-qps", "-5"],
-      `Invalid value "-5" for flag --kube-api-qps: expected a number greater than 0`,
+      ["--kube-api-qps", "0"],
+      `Invalid value "0" for flag --kube-api-qps: expected a number greater than 0, or -1 for no client-side throttle`,
     ],
     [
       ["--kube-api-qps", "fast"],
-      `Invalid value "fast" for flag --kube-api-qps: expected a number greater than 0`,
+      `Invalid value "fast" for flag --kube-api-qps: expected a number greater than 0, or -1 for no client-side throttle`,
     ],
     [
       ["--kube-api-qps", "Infinity"],
-      `Invalid value "Infinity" for flag --kube-api-qps: expected a number greater than 0`,
+      `Invalid value "Infinity" for flag --kube-api-qps: expected a number greater than 0, or -1 for no client-side throttle`,
     ],
     [
       ["--kube-api-burst", "0"],
@@ -633,7 +635,7 @@ Deno.test("parseOptions() --help lists every flag with its default and the known
       }
       const defaults = [
         "(default: 16)",
-        "(default: 50)",
+        "(default: -1)",
         "(default: 100)",
         "(default: true)",
         "(default: 15s)",

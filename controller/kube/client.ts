@@ -18,7 +18,10 @@ import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
 
 /** Options of a client. */
 export interface ClientOptions {
-  /** Requests per second before throttling (client-go's QPS). */
+  /**
+   * Requests per second before throttling (client-go's QPS). Negative: no client-side throttle, as in
+   * client-go; the API server's Priority and Fairness then paces the client with 429 answers.
+   */
   qps?: number;
   /** Requests allowed in a burst above `qps`. */
   burst?: number;
@@ -150,7 +153,8 @@ class Transport {
 /** A typed client for one cluster connection. */
 export class KubeClient {
   readonly #transport: Transport;
-  readonly #bucket: TokenBucket;
+  /** Undefined when the client does not throttle itself. */
+  readonly #bucket: TokenBucket | undefined;
   readonly #inFlight: Semaphore;
   readonly #opts: Required<Omit<ClientOptions, "onRequest">> & Pick<ClientOptions, "onRequest">;
   readonly #impersonate?: Impersonation;
@@ -172,7 +176,7 @@ export class KubeClient {
       onRequest: opts.onRequest,
       retry: opts.retry ?? DEFAULT_RETRY,
     };
-    this.#bucket = new TokenBucket(this.#opts.qps, this.#opts.burst);
+    this.#bucket = this.#opts.qps < 0 ? undefined : new TokenBucket(this.#opts.qps, this.#opts.burst);
     this.#inFlight = new Semaphore(this.#opts.maxInFlight);
     // The kubeconfig's `as` unless this client was made to act as someone else.
     this.#impersonate = impersonate ?? conn.impersonate;
@@ -389,7 +393,7 @@ export class KubeClient {
       headers.set("Authorization", this.#transport.basicAuthorization);
     }
     if (this.#impersonate) setImpersonationHeaders(headers, this.#impersonate);
-    await this.#bucket.take(signal);
+    await this.#bucket?.take(signal);
     // Watches stream for minutes: they must not hold one of the slots of ordinary requests.
     const release = req.noTimeout ? () => {} : await this.#inFlight.acquire();
     const started = performance.now();

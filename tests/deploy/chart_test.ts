@@ -96,6 +96,9 @@ Deno.test("the values schema refuses bad values at install, naming the key", asy
     ["workers=abc", /workers/],
     ["workers=0", /workers/],
     ["workers=1000", /workers/],
+    ["kubeApi.qps=0", /qps/],
+    ["kubeApi.qps=fast", /qps/],
+    ["kubeApi.burst=0", /burst/],
     ["logLevel=loud", /logLevel/],
     ["logFormat=xml", /logFormat/],
     ["replicaCount=two", /replicaCount/],
@@ -123,12 +126,18 @@ Deno.test("kubeVersion: the chart refuses Kubernetes older than 1.30", async () 
   assert.equal(res.code, 0, res.stderr);
 });
 
-Deno.test("the chart's workers default is the binary's", async () => {
+Deno.test("the chart's workers and client throttle defaults are the binary's", async () => {
   const binary = parseOptions([], { version: "x", defaultNamespace: "ns" });
   assert.equal(binary.kind, "run");
+  const defaults = (binary as { options: Options }).options;
   const values = parseYaml(await Deno.readTextFile(`${CHART}/values.yaml`)) as Any;
-  assert.equal(values.workers, (binary as { options: Options }).options.workers);
-  assert.equal(optionsOf(await renderChart()).workers, values.workers);
+  const rendered = optionsOf(await renderChart());
+  assert.equal(values.workers, defaults.workers);
+  assert.equal(rendered.workers, values.workers);
+  assert.deepEqual([values.kubeApi.qps, values.kubeApi.burst], [defaults.kubeApiQps, defaults.kubeApiBurst]);
+  assert.deepEqual([rendered.kubeApiQps, rendered.kubeApiBurst], [-1, 100]);
+  const capped = optionsOf(await renderChart({ set: ["kubeApi.qps=300", "kubeApi.burst=1000000"] }));
+  assert.deepEqual([capped.kubeApiQps, capped.kubeApiBurst], [300, 1_000_000]);
 });
 
 Deno.test("/metrics is secure by default: HTTPS, the review rights, a metrics-reader ClusterRole", async () => {

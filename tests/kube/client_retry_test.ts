@@ -147,6 +147,23 @@ Deno.test("a client with its own limits is not throttled behind a saturated one 
   }
 });
 
+Deno.test("a negative qps turns client-side throttling off: a burst is sent at once", async () => {
+  await using server = scriptedServer([ok]);
+  const client = new KubeClient({ server: server.url, source: "test" }, { qps: -1, burst: 1 });
+  try {
+    // At 1 a second with a burst of 1, twenty requests would take 19 s; unthrottled, a moment.
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 20 }, () => client.get(Resources.namespaces, undefined, "default")),
+    );
+    const took = performance.now() - started;
+    assert.ok(took < 2_000, `twenty requests took ${took} ms`);
+    assert.equal(server.seen.length, 20);
+  } finally {
+    client.close();
+  }
+});
+
 Deno.test("retryDelayMs: what is retried and how long it waits", () => {
   const p = { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 2_000 };
   assert.equal(retryDelayMs(p, 1, 429, null), 100);
