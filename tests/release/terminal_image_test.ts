@@ -1,8 +1,8 @@
 /**
  * The terminal image (images/terminal), checked without a container engine: its recipe (non-root numeric
- * user, bash with completion, the launcher), its build context, and that its pins are real: the ttyd wheel
- * and binaries have the pinned checksums and version, and kubectl's go.sum covers every package kubectl is
- * built from.
+ * user, bash with completion, the launcher, the page), its build context, and that its pins are real: the
+ * ttyd wheel and binaries have the pinned checksums and version, the page's npm packages are locked with
+ * their hashes and build the tests' page, and kubectl's go.sum covers every package kubectl is built from.
  */
 import assert from "node:assert/strict";
 import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
@@ -20,7 +20,7 @@ Deno.test("the terminal image runs as a numeric non-root user, with bash, comple
   assert.ok(argsOf("RUN").some((r) => /useradd --uid 1000 --gid 1000 --home-dir \/home\/cloudshell/.test(r)));
   assert.ok(argsOf("ENV").some((e) => e.includes("HOME=/home/cloudshell")));
   const packages = argsOf("RUN").find((r) => r.includes("apt-get install"))!;
-  for (const p of ["bash", "bash-completion", "ca-certificates", "tmux"]) {
+  for (const p of ["bash", "bash-completion", "ca-certificates", "tmux", "lrzsz"]) {
     assert.match(packages, new RegExp(`\\s${p}(\\s|$)`), `installs ${p}`);
   }
   const copies = argsOf("COPY");
@@ -48,6 +48,20 @@ Deno.test("the terminal image runs as a numeric non-root user, with bash, comple
     "reconnecting to the same shell (tmux is installed above)",
   );
 
+  // The page (its own stage, below) where the launcher looks for it; rz and sz that go around tmux.
+  assert.ok(copies.includes("--from=page /out/index.html /usr/lib/ttyd/index.html"));
+  assert.ok(copies.includes("images/terminal/zmodem/tmux-zmodem.sh /usr/local/lib/cloudshell/tmux-zmodem"));
+  for (const program of ["rz", "sz"]) {
+    assert.ok(
+      argsOf("RUN").some((r) =>
+        r.includes(`ln -s /usr/local/lib/cloudshell/tmux-zmodem /usr/local/bin/${program}`)
+      ),
+      `${program} goes around tmux`,
+    );
+  }
+  const launcher = await Deno.readTextFile(`${REPO}templates/launcher.sh`);
+  assert.match(launcher, /set -- --index \/usr\/lib\/ttyd\/index\.html/);
+
   // The bashrc is system-wide (the restricted template mounts an empty home) and valid bash.
   assert.ok(copies.includes("images/terminal/bash.bashrc /etc/bash.bashrc"));
   const syntax = await run("bash", ["-n", `${TERMINAL}/bash.bashrc`]);
@@ -63,7 +77,17 @@ Deno.test("the terminal image's build context admits what it copies and nothing 
     assert.ok(admitted(rules, source), `${source} is left out of the build context`);
     await Deno.stat(`${REPO}${source}`);
   }
-  for (const other of ["main.ts", "deno.json", "templates/job_default.yaml", "tests/x", ".git/HEAD"]) {
+  for (
+    const other of [
+      "main.ts",
+      "deno.json",
+      "templates/job_default.yaml",
+      "tests/x",
+      ".git/HEAD",
+      "images/terminal/page/node_modules/esbuild/package.json",
+      "images/terminal/page/dist/index.html",
+    ]
+  ) {
     assert.ok(!admitted(rules, other), `${other} is sent to the build`);
   }
 });
@@ -105,6 +129,70 @@ Deno.test("the image's ttyd stage, run here: the wheel and binaries have the pin
     const sums = await run("bash", ["-c", `cd "${dir}" && sha256sum -c SHA256SUMS`]);
     assert.equal(sums.code, 0, sums.stdout + sums.stderr);
     assert.equal(sums.stdout.trim().split("\n").length, 2, "x86_64 and aarch64");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the page's npm packages are pinned: exact versions, each locked with its integrity hash", async () => {
+  // `npm ci` installs exactly the lockfile's versions and refuses a package whose sha512 is not the locked one.
+  const pkg = JSON.parse(await Deno.readTextFile(`${TERMINAL}/page/package.json`));
+  const lock = JSON.parse(await Deno.readTextFile(`${TERMINAL}/page/package-lock.json`));
+  const direct = { ...pkg.dependencies, ...pkg.devDependencies } as Record<string, string>;
+  assert.ok(Object.keys(direct).includes("@xterm/xterm") && Object.keys(direct).includes("zmodem.js"));
+  for (const [name, version] of Object.entries(direct)) {
+    assert.match(version, /^\d+\.\d+\.\d+$/, `${name} is pinned to an exact version`);
+    assert.equal(
+      lock.packages[`node_modules/${name}`]?.version,
+      version,
+      `the lockfile has ${name} ${version}`,
+    );
+  }
+  for (const [path, entry] of Object.entries(lock.packages as Record<string, Record<string, string>>)) {
+    if (path === "") continue;
+    assert.match(entry.integrity, /^sha512-/, `${path} has its integrity hash`);
+  }
+});
+
+Deno.test("the image's page stage, run here: one self-contained index.html, the same the tests use", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "terminal-page-" });
+  try {
+    // The stage's own COPY and RUN lines, in a scratch directory standing in for its WORKDIR and /out.
+    const page = stage(stages, "page");
+    assert.match(page[0].args, /^--platform=\$BUILDPLATFORM docker\.io\/library\/node:\$\{NODE_VERSION\}-/);
+    assert.ok(page.some((i) => i.keyword === "WORKDIR" && i.args === "/src"));
+    for (const copy of page.filter((i) => i.keyword === "COPY")) {
+      const parts = copy.args.split(/\s+/);
+      const target = `${dir}/${parts.at(-1)}`;
+      await Deno.mkdir(target, { recursive: true });
+      for (const source of parts.slice(0, -1)) {
+        const copied = await run("cp", [
+          "-R",
+          `${REPO}${source}${(await Deno.stat(`${REPO}${source}`)).isDirectory ? "/." : ""}`,
+          target,
+        ]);
+        assert.equal(copied.code, 0, copied.stderr);
+      }
+    }
+    for (
+      const script of page.filter((i) => i.keyword === "RUN").map((i) =>
+        i.args.replaceAll("/out/", `${dir}/out/`)
+      )
+    ) {
+      const out = await run("sh", ["-ec", `cd "${dir}" && ${script}`]);
+      assert.equal(out.code, 0, out.stdout + out.stderr);
+    }
+    const html = await Deno.readTextFile(`${dir}/out/index.html`);
+    // One file: nothing loaded from elsewhere (ttyd's --index serves only it).
+    assert.doesNotMatch(html, /<script[^>]+src=/);
+    assert.doesNotMatch(html, /<link[^>]+rel="stylesheet"/);
+    assert.deepEqual(html.match(/<link[^>]*>/g), ['<link rel="icon" href="data:,">']);
+    assert.match(html, /registerOscHandler\(7681/);
+    assert.match(html, /\.xterm-viewport/, "xterm.js's styles are inlined");
+    // Built from the same lockfile and sources, the tests' page is the same file, byte for byte.
+    const built = await run("bash", [`${REPO}hack/terminal-page.sh`]);
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(await Deno.readTextFile(built.stdout.trim().split("\n").at(-1)!), html);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
