@@ -5,7 +5,7 @@
  * first message on each says the port (2 bytes, little-endian). Kubernetes' own authentication and RBAC
  * decide who gets through: the request carries the kubeconfig's credentials, exactly as the client's.
  */
-import type { ClusterConnection, Credential } from "../controller/kube/mod.ts";
+import { type ClusterConnection, type Credential, impersonationHeaders } from "../controller/kube/mod.ts";
 import { HandshakeError, WebSocketConnection } from "./websocket.ts";
 
 export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
@@ -96,22 +96,18 @@ async function connect(
 }
 
 /** Authorization and impersonation as the client sends them (controller/kube/client.ts). */
-function requestHeaders(conn: ClusterConnection, cred: Credential | undefined, userAgent: string): Headers {
-  const headers = new Headers({ "User-Agent": userAgent });
-  if (cred?.token) headers.set("Authorization", `Bearer ${cred.token}`);
+function requestHeaders(
+  conn: ClusterConnection,
+  cred: Credential | undefined,
+  userAgent: string,
+): [string, string][] {
+  const headers: [string, string][] = [["User-Agent", userAgent]];
+  if (cred?.token) headers.push(["Authorization", `Bearer ${cred.token}`]);
   else if (conn.basicAuth) {
     const raw = new TextEncoder().encode(`${conn.basicAuth.username}:${conn.basicAuth.password}`);
-    headers.set("Authorization", `Basic ${btoa(String.fromCharCode(...raw))}`);
+    headers.push(["Authorization", `Basic ${btoa(String.fromCharCode(...raw))}`]);
   }
-  const who = conn.impersonate;
-  if (who) {
-    headers.set("Impersonate-User", who.user);
-    if (who.uid) headers.set("Impersonate-Uid", who.uid);
-    for (const g of who.groups ?? []) headers.append("Impersonate-Group", g);
-    for (const [k, values] of Object.entries(who.extra ?? {})) {
-      for (const v of values) headers.append(`Impersonate-Extra-${encodeURIComponent(k)}`, v);
-    }
-  }
+  if (conn.impersonate) headers.push(...impersonationHeaders(conn.impersonate));
   return headers;
 }
 

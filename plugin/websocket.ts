@@ -123,7 +123,8 @@ export interface HandshakeOptions {
   /** The Host header. */
   host: string;
   protocols: string[];
-  headers?: Headers;
+  /** Further request headers as name-value pairs, each sent on its own line (a name may repeat). */
+  headers?: readonly (readonly [string, string])[];
 }
 
 /** An open WebSocket. Messages are read one at a time; `null` means the connection ended. */
@@ -147,13 +148,15 @@ export class WebSocketConnection {
   static async open(conn: Deno.Conn, opts: HandshakeOptions): Promise<WebSocketConnection> {
     try {
       const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-      const headers = new Headers(opts.headers);
-      headers.set("Host", opts.host);
-      headers.set("Upgrade", "websocket");
-      headers.set("Connection", "Upgrade");
-      headers.set("Sec-WebSocket-Key", key);
-      headers.set("Sec-WebSocket-Version", "13");
-      if (opts.protocols.length) headers.set("Sec-WebSocket-Protocol", opts.protocols.join(", "));
+      const headers: (readonly [string, string])[] = [
+        ["Host", opts.host],
+        ["Upgrade", "websocket"],
+        ["Connection", "Upgrade"],
+        ["Sec-WebSocket-Key", key],
+        ["Sec-WebSocket-Version", "13"],
+        ...(opts.protocols.length ? [["Sec-WebSocket-Protocol", opts.protocols.join(", ")] as const] : []),
+        ...(opts.headers ?? []),
+      ];
       let request = `GET ${opts.path} HTTP/1.1\r\n`;
       for (const [name, value] of headers) request += `${name}: ${value}\r\n`;
       await writeAll(conn, encoder.encode(`${request}\r\n`));

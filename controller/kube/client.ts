@@ -187,12 +187,15 @@ export class KubeClient {
     return this.#transport.conn.server;
   }
 
-  /** A client that acts as another user (for RBAC checks), sharing the connection pool. */
-  impersonating(user: string, groups: string[] = [], opts: ClientOptions = {}): KubeClient {
+  /**
+   * A client that acts as another user (for RBAC checks), sharing the connection pool: a user name with its
+   * groups, or a whole identity (UID and extra values too).
+   */
+  impersonating(who: string | Impersonation, groups: string[] = [], opts: ClientOptions = {}): KubeClient {
     return new KubeClient(
       this.#transport.conn,
       { ...this.#opts, ...opts },
-      { user, groups },
+      typeof who === "string" ? { user: who, groups } : who,
       this.#transport,
     );
   }
@@ -392,7 +395,6 @@ export class KubeClient {
     else if (this.#transport.basicAuthorization) {
       headers.set("Authorization", this.#transport.basicAuthorization);
     }
-    if (this.#impersonate) setImpersonationHeaders(headers, this.#impersonate);
     await this.#bucket?.take(signal);
     // Watches stream for minutes: they must not hold one of the slots of ordinary requests.
     const release = req.noTimeout ? () => {} : await this.#inFlight.acquire();
@@ -401,7 +403,9 @@ export class KubeClient {
     try {
       const res = await fetch(url, {
         method: req.method,
-        headers,
+        // Pairs, not a Headers object: fetch joins a Headers object's repeated names into one "a, b" line,
+        // which the API server would read as one group (or extra value) named "a, b".
+        headers: [...headers, ...(this.#impersonate ? impersonationHeaders(this.#impersonate) : [])],
         body,
         signal,
         client: this.#transport.httpFor(cred),
@@ -426,14 +430,18 @@ export class KubeClient {
   }
 }
 
-/** client-go's impersonation headers; extra keys are percent-encoded as the API server expects. */
-function setImpersonationHeaders(headers: Headers, who: Impersonation): void {
-  headers.set("Impersonate-User", who.user);
-  if (who.uid) headers.set("Impersonate-Uid", who.uid);
-  for (const g of who.groups ?? []) headers.append("Impersonate-Group", g);
+/**
+ * client-go's impersonation headers, one per group and per extra value (the API server reads each line as
+ * one value); extra keys are percent-encoded as the API server expects.
+ */
+export function impersonationHeaders(who: Impersonation): [string, string][] {
+  const headers: [string, string][] = [["Impersonate-User", who.user]];
+  if (who.uid) headers.push(["Impersonate-Uid", who.uid]);
+  for (const g of who.groups ?? []) headers.push(["Impersonate-Group", g]);
   for (const [key, values] of Object.entries(who.extra ?? {})) {
-    for (const v of values) headers.append(`Impersonate-Extra-${encodeURIComponent(key)}`, v);
+    for (const v of values) headers.push([`Impersonate-Extra-${encodeURIComponent(key)}`, v]);
   }
+  return headers;
 }
 
 /**

@@ -4,7 +4,8 @@
  * the terminals really run (the kubelet stand-in, real ttyd and kubectl). Users are impersonated by the
  * admin client, each with their own rights:
  * - alice may exec into pod `app` only, and read logs in another namespace;
- * - bob may create CloudShells and nothing else.
+ * - bob may create CloudShells and nothing else;
+ * - carol, with a UID, groups and extra values, may create CloudShells.
  * In the terminal kubectl is alice, exactly: whoami names her, she reaches what she may and nothing more, and
  * `--as` anyone else is refused. bob's exec shell is refused before any terminal starts.
  */
@@ -61,7 +62,7 @@ Deno.test("identity mode: the terminal acts as its creator, with exactly their r
     resources: ["cloudshells"],
     verbs: ["create", "get", "list", "watch", "patch", "delete"],
   };
-  await rbac(ns, "shells", [shells], ["alice", "bob"]);
+  await rbac(ns, "shells", [shells], ["alice", "bob", "carol"]);
   await rbac(ns, "exec-app", [
     { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
     { apiGroups: [""], resources: ["pods/exec"], verbs: ["create"], resourceNames: ["app"] },
@@ -251,6 +252,59 @@ Deno.test("identity mode: the terminal acts as its creator, with exactly their r
     await waitForGone(admin, Resources.clusterRoles, undefined, name, 10_000);
     await waitForGone(admin, Resources.clusterRoleBindings, undefined, name, 10_000);
   });
+  await t.step(
+    "a creator with a UID and extra values is all of them in the terminal, and no other",
+    async () => {
+      const carol = admin.impersonating({
+        user: "carol",
+        uid: "carol-uid",
+        groups: ["team-blue"],
+        extra: { "example.com/team": ["blue"], "scopes": ["read", "write"] },
+      });
+      const url = await readyShell(carol, ns, "carol", { commandAction: "bash" }, 90_000);
+      const cs = await admin.get<CloudShell>(CloudShells, ns, "carol");
+      assert.deepEqual(cs.spec?.creator, {
+        username: "carol",
+        uid: "carol-uid",
+        groups: ["team-blue", "system:authenticated"],
+        extra: { "example.com/team": ["blue"], scopes: ["read", "write"] },
+      });
+      await using term = await openTerminal(url);
+      const whoami = await term.run("kubectl auth whoami -o json");
+      assert.equal(whoami.code, 0, whoami.output);
+      const info = JSON.parse(whoami.output).status.userInfo;
+      assert.deepEqual(
+        { ...info, groups: [...info.groups].sort() },
+        {
+          username: "carol",
+          uid: "carol-uid",
+          groups: ["system:authenticated", "team-blue"],
+          extra: { "example.com/team": ["blue"], scopes: ["read", "write"] },
+        },
+      );
+      // What carol may do (read CloudShells) works as herself, and with any part of her identity changed the
+      // impersonation is refused before RBAC looks at the request.
+      const own = await term.run(`kubectl get cloudshells -n ${ns} -o name`);
+      assert.equal(own.code, 0, own.output);
+      assert.match(own.output, /cloudshell\.cloudtty\.io\/carol/);
+      const asCarol = "kubectl --as=carol --as-uid=carol-uid";
+      for (
+        const other of [
+          `${asCarol} --as-user-extra=example.com/team=red`,
+          `${asCarol} --as-user-extra=scopes=admin`,
+          `${asCarol} --as-user-extra=other=blue`,
+          "kubectl --as=carol --as-uid=alice-uid",
+        ]
+      ) {
+        const res = await term.run(`${other} get cloudshells -n ${ns} -o name`);
+        assert.equal(res.code, 1, `${other}: ${res.output}`);
+        // kubectl reports a refused impersonation of its discovery requests as "Forbidden: unknown".
+        assert.match(res.output, /cannot impersonate|Forbidden/, `${other}: ${res.output}`);
+      }
+      await admin.delete(CloudShells, ns, "carol");
+    },
+  );
+
   await t.step(
     "a shell that ends (TTL, no cleanup) loses its grant and its finalizer, and stays Complete",
     async () => {

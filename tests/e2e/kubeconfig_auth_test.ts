@@ -250,8 +250,9 @@ Deno.test("each live kubeconfig of the corpus: the API server sees who it sees f
   const jane = await identity("impersonation");
   assert.equal(jane.username, "e2e-corpus-jane");
   assert.equal(jane.uid, "42");
-  assert.deepEqual(jane.extra, { "example.com/team": ["shells"] });
-  assert.ok(jane.groups?.includes(CORPUS_GROUP));
+  // Each group and extra value its own (fetch would join repeated header names into one "a, b" value).
+  assert.deepEqual(jane.extra, { "example.com/team": ["shells", "terminals"] });
+  assert.deepEqual(jane.groups, [CORPUS_GROUP, "e2e-corpus-team", "system:authenticated"]);
   assert.equal((await identity("exec plugin v1beta1, client certificate")).username, "e2e-corpus-cert");
   assert.equal(
     (await identity("exec plugin v1, token")).username,

@@ -99,7 +99,7 @@ Deno.test("against Deno's WebSocket server: subprotocol, a 120 kB echo, close; a
       path: "/x?ports=1",
       host: `127.0.0.1:${port}`,
       protocols: ["v4.channel.k8s.io"],
-      headers: new Headers({ Authorization: "Bearer good" }),
+      headers: [["Authorization", "Bearer good"]],
     });
     assert.equal(ws.protocol, "v4.channel.k8s.io");
     const big = crypto.getRandomValues(new Uint8Array(60_000));
