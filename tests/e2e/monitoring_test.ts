@@ -30,7 +30,7 @@ const JOB = "cloudshell-operator";
 
 Deno.test({
   name:
-    "Prometheus scrapes the operator with a token: every dashboard query has data, and a stuck shell fires",
+    "Prometheus scrapes the operator with a token: every dashboard query has data, a stuck shell fires, and so does the operator's absence",
   ignore: PROMETHEUS_MISSING !== undefined,
   async fn() {
     await using cluster = await testCluster();
@@ -185,6 +185,24 @@ Deno.test({
         "the token in the operator's logs",
       );
       assert.equal(prometheus.logs().includes(token.stdout.trim()), false);
+
+      // The operator gone: its target is down and CloudShellOperatorDown fires.
+      await op.stop();
+      const stoppedAt = Date.now();
+      await eventually(
+        "CloudShellOperatorDown to fire",
+        async () =>
+          (await prometheus.alerts()).some((a) =>
+            a.labels.alertname === "CloudShellOperatorDown" && a.state === "firing"
+          ),
+        60_000,
+        1000,
+      );
+      console.log(
+        `CloudShellOperatorDown fired ${
+          ((Date.now() - stoppedAt) / 1000).toFixed(1)
+        } s after the operator stopped`,
+      );
     } finally {
       await cluster.client.delete(ClusterRoleBindings, undefined, reader.metadata.name!).catch(() => {});
       await cluster.client.delete(ClusterRoles, undefined, reader.metadata.name!).catch(() => {});
