@@ -35,9 +35,35 @@ function base<T extends KubeObject>(obj: T): KubeObject {
   return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: meta(obj.metadata) };
 }
 
+/** The entries of a label or annotation map under the API group's prefix; undefined when none. */
+function ownEntries(map: Record<string, string> | undefined): Record<string, string> | undefined {
+  const own = Object.entries(map ?? {}).filter(([k]) => k.startsWith(OWN_ANNOTATION_PREFIX));
+  return own.length > 0 ? Object.fromEntries(own) : undefined;
+}
+
+/**
+ * The identity of an object the operator made for a shell, with only the operator's own labels and
+ * annotations (the owner label it is indexed by, the session and deadline annotations): the API server and
+ * the Job controller add labels of their own (a pod gets eight, two of them the Job's UID), which the
+ * reconciler never reads. Cuts a cached pod from about 1.7 to 1.1 KB (docs/performance.md, "Memory").
+ */
+function child<T extends KubeObject>(obj: T): KubeObject {
+  const m = meta(obj.metadata);
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    metadata: {
+      ...m,
+      labels: ownEntries(m.labels),
+      annotations: ownEntries(m.annotations),
+      finalizers: undefined,
+    },
+  };
+}
+
 /** Identity alone (an object whose existence and owner are all the reconciler reads). */
 export function slimObject<T extends KubeObject>(obj: T): T {
-  return base(obj) as T;
+  return child(obj) as T;
 }
 
 /**
@@ -48,7 +74,7 @@ export function slimPod(pod: PodLike): PodLike {
   const terminated = pod.status?.containerStatuses?.find((c) => c.name === TERMINAL_CONTAINER)?.state
     ?.terminated;
   return {
-    ...base(pod),
+    ...child(pod),
     status: {
       phase: pod.status?.phase,
       conditions: conditions(pod.status?.conditions),
@@ -76,7 +102,7 @@ export function slimJob(job: JobLike): JobLike {
   const credentialSecret = credentialSecretOf(job);
   const matchLabels = job.spec?.selector?.matchLabels;
   return {
-    ...base(job),
+    ...child(job),
     spec: {
       activeDeadlineSeconds: job.spec?.activeDeadlineSeconds,
       ...(credentialSecret && {
@@ -93,7 +119,7 @@ export function slimJob(job: JobLike): JobLike {
 /** A Service's identity, type, selector, cluster IP and ports. */
 export function slimService(svc: ServiceLike): ServiceLike {
   return {
-    ...base(svc),
+    ...child(svc),
     spec: {
       type: svc.spec?.type,
       selector: svc.spec?.selector,
