@@ -92,13 +92,6 @@ term.onResize(({ cols, rows }) => connection?.resize(cols, rows));
 term.onTitleChange((title) => {
   if (title) document.title = `${title} | ${ttydTitle}`;
 });
-term.attachCustomKeyEventHandler((event) => {
-  // Ctrl-C during a transfer cancels it (the terminal takes no typing meanwhile).
-  if (event.type === "keydown" && event.ctrlKey && event.key === "c") {
-    return !transfers.cancel();
-  }
-  return true;
-});
 
 /** ttyd's `-t` options that are xterm.js options (fontSize, theme, ...); the others do not apply here. */
 function applyPreferences(prefs: Record<string, unknown>): void {

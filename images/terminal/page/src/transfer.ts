@@ -48,15 +48,16 @@ export class Transfers {
     }
   }
 
-  /** Ctrl-C while a transfer runs: abort it. */
-  cancel(): boolean {
-    if (!this.session) return false;
+  /**
+   * Aborts an upload that failed on the browser's side. (Not offered for downloads: after an abort,
+   * zmodem.js hands the rest of what sz had already sent to the terminal, as text.)
+   */
+  private cancel(): void {
     try {
-      this.session.abort();
+      this.session?.abort();
     } catch {
       // already over
     }
-    return true;
   }
 
   private ended(): void {
