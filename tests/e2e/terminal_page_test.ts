@@ -124,14 +124,52 @@ Deno.test({
       assert.equal((await first.run("echo still-mine")).output, "still-mine");
     });
 
+    await t.step({
+      name: "after a broken connection the page says so and reconnects by itself, to the same shell (tmux)",
+      ignore: noTmux !== undefined,
+      fn: async () => {
+        const url = await readyShell(client, ns, "sticky", {
+          commandAction: "bash",
+          env: pageEnv({ name: "CLOUDSHELL_RECONNECT", value: "tmux" }),
+        });
+        const page = await openTerminalPage(chromium(), {
+          url,
+          steps: [
+            { type: "export MARK=kept-$((40+2)); echo marked-$((1+1))", expect: "marked-2" },
+            {
+              // The connection breaks: ttyd's client process (tmux's) is killed, and ttyd closes abnormally.
+              type: "kill -9 $(tmux display-message -p '#{client_pid}')",
+              waitForElements: [
+                { selector: "#cloudshell-overlay", text: "The connection was lost. Reconnecting in 1 s" },
+                { selector: "#cloudshell-overlay", state: "hidden" },
+              ],
+            },
+            { type: "echo mark-is-$MARK", expect: "mark-is-kept-42" },
+          ],
+          read: { end: "#cloudshell-end" },
+          screenshot: `${out}/reconnected.png`,
+          timeoutMs: 60_000,
+        });
+        assert.equal(page.read.end, null);
+      },
+    });
+
     // Every byte value, so that a transfer that is not 8-bit clean shows.
     const upload = new Uint8Array(4096).map((_, i) => (i * 7 + (i >> 8)) & 0xff);
     const uploadPath = `${out}/upload.bin`;
     await Deno.writeFile(uploadPath, upload);
     const uploadSum = await sha256(upload);
 
-    /** Uploads through `rz`, checks the shell's copy, downloads through `sz`, checks the browser's copy. */
-    const transfer = async (name: string, env: { name: string; value: string }[], setup: string) => {
+    /**
+     * Uploads through `rz`, checks the shell's copy, downloads through `sz`, checks the browser's copy; then,
+     * with `exit`, ends the shell and checks the end page.
+     */
+    const transfer = async (
+      name: string,
+      env: { name: string; value: string }[],
+      setup: string,
+      exit: boolean,
+    ) => {
       const url = await readyShell(client, ns, name, { commandAction: "bash", env: pageEnv(...env) });
       const downloadPath = `${out}/${name}-download.bin`;
       const page = await openTerminalPage(chromium(), {
@@ -145,10 +183,20 @@ Deno.test({
             download: downloadPath,
             expect: "sz-exit-0",
           },
+          // Then the shell exits: ttyd is still there, so a new session can be had. (Not in tmux, which clears
+          // the screen this test reads.)
+          ...(exit
+            ? [{
+              type: "exit",
+              waitForElements: [{ selector: "#cloudshell-end", text: "The shell exited." }],
+            }]
+            : []),
         ],
+        read: { restart: "#cloudshell-end-restart" },
         screenshot: `${out}/${name}.png`,
         timeoutMs: 60_000,
       });
+      if (exit) assert.equal(page.read.restart, "Start a new session");
       const shellSum = page.lines.join("\n").match(/([0-9a-f]{64})\s+down\.bin/)?.[1];
       assert.ok(shellSum, page.lines.join("\n"));
       const downloaded = await Deno.readFile(downloadPath);
@@ -162,7 +210,7 @@ Deno.test({
     await t.step({
       name: "upload (rz opens the browser's file chooser) and download (sz file) through the page",
       ignore: noZmodem !== undefined,
-      fn: () => transfer("files", [], ""),
+      fn: () => transfer("files", [], "", true),
     });
 
     await t.step({
@@ -179,6 +227,7 @@ Deno.test({
             "tmux-files",
             [{ name: "CLOUDSHELL_RECONNECT", value: "tmux" }],
             `PATH=${bin}:$PATH; `,
+            false,
           );
         } finally {
           await Deno.remove(bin, { recursive: true });

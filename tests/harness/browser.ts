@@ -24,6 +24,8 @@ export interface TerminalPagePlan {
     upload?: string[];
     /** Where to save the file the line makes the browser download (`sz file`). */
     download?: string;
+    /** Then: elements of the page to wait for, in order (an overlay that comes and goes). */
+    waitForElements?: PageElement[];
   }[];
   /** Where to save a PNG of the page at the end. */
   screenshot?: string;
@@ -38,11 +40,18 @@ export interface TerminalPagePlan {
   headers?: Record<string, string>;
   /** After the steps: texts the terminal must show, waited for in order (a warning, the session's end). */
   waitFor?: string[];
-  /** Then: elements of the page (outside the terminal) that must become visible with their text. */
-  waitForElements?: { selector: string; text: string }[];
+  /** Then: elements of the page (outside the terminal) to wait for, in order. */
+  waitForElements?: PageElement[];
   /** Elements whose visible text the result reports, by a name of the caller's. */
   read?: Record<string, string>;
   timeoutMs?: number;
+}
+
+/** An element of the page outside the terminal: visible (with a text, when given), or hidden. */
+export interface PageElement {
+  selector: string;
+  text?: string;
+  state?: "visible" | "hidden";
 }
 
 /** What the page showed. */

@@ -6,12 +6,14 @@
 // Input, as JSON on stdin (stdin, so a credential never shows in argv):
 //   { url, chromium, screenshot?, steps?: [step], credential?: "user:password",
 //     headers?: { name: value }, viewport?: { width, height }, timeoutMs?, waitFor?: [text],
-//     waitForElements?: [{ selector, text }], read?: { name: selector } }
-// step: { type: line, expect?: text, upload?: [file path], download?: file path }
+//     waitForElements?: [element], read?: { name: selector } }
+// step: { type: line, expect?: text, upload?: [file path], download?: file path, waitForElements?: [element] }
+// element: { selector, text?, state?: "visible" (default) | "hidden" }
 // Each step types its line and Enter, then waits until the terminal shows `expect` (one more
 // time than before the step), so the next line is typed only when the last command is done. With
 // `upload`, the line opens a file chooser (the page's, or a button on it named "Choose files"), which gets
-// those files; with `download`, the line makes the browser download a file, saved at that path.
+// those files; with `download`, the line makes the browser download a file, saved at that path. A step's
+// `waitForElements` are waited for last (the page's own parts, outside the terminal, in order).
 // After the steps, it waits until the terminal shows each `waitFor` text (for what happens to the page
 // without typing: a warning, the end of the session), then until each `waitForElements` element shows its
 // text (the page's own parts, outside the terminal).
@@ -75,6 +77,15 @@ async function chooseFiles(page, chooser, files, timeout) {
   await (await chooser).setFiles(files);
 }
 
+/** Waits until the element is visible with its text, or hidden. */
+async function waitForElement(page, { selector, text, state }, timeout) {
+  const found = page.locator(selector);
+  await (text ? found.filter({ hasText: text }) : found).first().waitFor({
+    state: state ?? "visible",
+    timeout,
+  });
+}
+
 async function main() {
   const plan = await readStdin();
   const timeout = plan.timeoutMs ?? 20_000;
@@ -107,13 +118,12 @@ async function main() {
       if (step.expect) {
         await until(page, timeout, JSON.stringify(step.expect), (rows) => count(rows) > before);
       }
+      for (const element of step.waitForElements ?? []) await waitForElement(page, element, timeout);
     }
     for (const text of plan.waitFor ?? []) {
       await until(page, timeout, JSON.stringify(text), (rows) => rows.join("\n").includes(text));
     }
-    for (const { selector, text } of plan.waitForElements ?? []) {
-      await page.locator(selector).filter({ hasText: text }).first().waitFor({ state: "visible", timeout });
-    }
+    for (const element of plan.waitForElements ?? []) await waitForElement(page, element, timeout);
     const lines = await page.evaluate(terminalRows);
     const read = {};
     for (const [name, selector] of Object.entries(plan.read ?? {})) {
