@@ -24,7 +24,12 @@ export class Store<T extends KubeObject> implements Lister<T> {
   readonly #items = new Map<ObjectKey, T>();
   readonly #byNamespace = new Map<string, Set<ObjectKey>>();
   readonly #indexedLabels: readonly string[];
-  readonly #byLabel = new Map<string, Map<string, Set<ObjectKey>>>();
+  /**
+   * Per indexed label, the keys by label value: one key alone as itself, several in a Set. Most values name
+   * one object (a shell's owner label on its one Job, pod and Service), and a Set per value would cost each
+   * cached object about 180 bytes more (docs/performance.md, "Memory").
+   */
+  readonly #byLabel = new Map<string, Map<string, ObjectKey | Set<ObjectKey>>>();
 
   /** `indexedLabels`: label keys to index for `byLabel` lookups. */
   constructor(indexedLabels: readonly string[] = []) {
@@ -57,7 +62,9 @@ export class Store<T extends KubeObject> implements Lister<T> {
   byLabel(labelKey: string, value: string): T[] {
     const index = this.#byLabel.get(labelKey);
     if (!index) throw new Error(`Label ${labelKey} is not indexed`);
-    return [...index.get(value) ?? []].map((k) => this.#items.get(k)!);
+    const keys = index.get(value);
+    if (keys === undefined) return [];
+    return typeof keys === "string" ? [this.#items.get(keys)!] : [...keys].map((k) => this.#items.get(k)!);
   }
 
   size(): number {
@@ -98,9 +105,10 @@ export class Store<T extends KubeObject> implements Lister<T> {
       const value = obj.metadata.labels?.[label];
       if (value === undefined) continue;
       const index = this.#byLabel.get(label)!;
-      let keys = index.get(value);
-      if (!keys) index.set(value, keys = new Set());
-      keys.add(key);
+      const keys = index.get(value);
+      if (keys === undefined || keys === key) index.set(value, key);
+      else if (typeof keys === "string") index.set(value, new Set([keys, key]));
+      else keys.add(key);
     }
   }
 
@@ -114,8 +122,12 @@ export class Store<T extends KubeObject> implements Lister<T> {
       if (value === undefined) continue;
       const index = this.#byLabel.get(label)!;
       const keys = index.get(value);
-      keys?.delete(key);
-      if (keys?.size === 0) index.delete(value);
+      if (keys === key) {
+        index.delete(value);
+      } else if (typeof keys === "object") {
+        keys.delete(key);
+        if (keys.size === 1) index.set(value, keys.values().next().value!);
+      }
     }
   }
 }
