@@ -278,5 +278,6 @@ function closest(arg: string, names: readonly string[]): string[] {
       similar.push(name);
     }
   }
-  return similar.sort((a, b) => a.localeCompare(b));
+  // Plain code-unit order: flag names are ASCII, and localeCompare would load ICU's collation data.
+  return similar.sort();
 }
