@@ -40,6 +40,11 @@ let connection: TtydConnection | undefined;
 let endReason: EndReason | undefined;
 let connectedBefore = false;
 let attempts = 0;
+// ttyd closes abnormally (1006) both for a broken connection and for a command that exits with an error:
+// a session that ends so within seconds of opening, twice running, is the command failing, not the network.
+const QUICK_FAILURE_MS = 5000;
+let openedAt = 0;
+let quickFailures = 0;
 let ttydTitle = document.title;
 
 term.parser.registerOscHandler(NOTICE_OSC, (payload) => {
@@ -117,6 +122,7 @@ async function connect(): Promise<void> {
     {
       open() {
         attempts = 0;
+        openedAt = performance.now();
         // A new session, or with tmux the same shell again: either redraws what it shows.
         if (connectedBefore) term.reset();
         connectedBefore = true;
@@ -152,6 +158,16 @@ function closed(code: number): void {
       time.hide();
       showEnd("exited", token === undefined ? undefined : () => void connect());
     });
+    return;
+  }
+  const wasOpen = openedAt > 0;
+  quickFailures = wasOpen && performance.now() - openedAt < QUICK_FAILURE_MS ? quickFailures + 1 : 0;
+  openedAt = 0;
+  if (quickFailures >= 2) {
+    quickFailures = 0;
+    time.hide();
+    connectionOverlay(undefined);
+    showEnd("failed", () => void connect(), "Try again");
     return;
   }
   retryOrGiveUp();

@@ -9,7 +9,7 @@
  */
 export const NOTICE_OSC = 7681;
 
-export type EndReason = "ttl" | "shutdown" | "once" | "exited" | "unreachable";
+export type EndReason = "ttl" | "shutdown" | "once" | "exited" | "failed" | "unreachable";
 
 export interface TimeNotice {
   kind: "time";
@@ -92,6 +92,8 @@ export function endMessage(reason: EndReason): string {
         "Each user needs a CloudShell of their own.";
     case "exited":
       return "The shell exited.";
+    case "failed":
+      return "The shell ends with an error as soon as it starts.";
     case "unreachable":
       return "The connection was lost and the terminal no longer answers.";
   }

@@ -66,7 +66,7 @@ Deno.test("page notices: time left in words, the extend command, the end page's 
     extendHint({ kind: "time", warn: 300, name: "my-shell", namespace: "team", ttl: 600 }),
     `kubectl patch cloudshell my-shell -n team --type merge -p '{"spec":{"ttlSecondsAfterStarted":4200}}'`,
   );
-  for (const reason of ["ttl", "shutdown", "once", "exited", "unreachable"] as const) {
+  for (const reason of ["ttl", "shutdown", "once", "exited", "failed", "unreachable"] as const) {
     assert.ok(endMessage(reason).length > 10, reason);
   }
 });
