@@ -1,9 +1,10 @@
 /**
  * The terminal image's own page (images/terminal/page, served by ttyd as its --index) in Chromium, on
  * shells the kubelet stand-in runs with real ttyd: the time left, the end page when the TTL runs out, the
- * once message, and file upload and download through the page (ZMODEM with lrzsz's rz and sz), also with
- * the shell kept in tmux as the image keeps it. The stand-in's "image" is this host: each shell is given
- * the page built by hack/terminal-page.sh through CLOUDSHELL_INDEX.
+ * once message, reconnecting after a broken connection, a command that fails at once, and file upload and
+ * download through the page (ZMODEM with lrzsz's rz and sz), also with the shell kept in tmux as the image
+ * keeps it. The stand-in's "image" is this host: each shell is given the page built by
+ * hack/terminal-page.sh through CLOUDSHELL_INDEX.
  */
 import assert from "node:assert/strict";
 import { findBrowser, openTerminalPage } from "../harness/browser.ts";
@@ -153,6 +154,31 @@ Deno.test({
         assert.equal(page.read.end, null);
       },
     });
+
+    await t.step(
+      "a command that fails as soon as it starts: two tries, then the end page says so",
+      async () => {
+        const url = await readyShell(client, ns, "failing", {
+          commandAction: "echo failing-now; exit 3",
+          env: pageEnv(),
+        });
+        const page = await openTerminalPage(chromium(), {
+          url,
+          waitForElements: [{
+            selector: "#cloudshell-end",
+            text: "The shell ends with an error as soon as it starts.",
+          }],
+          read: { restart: "#cloudshell-end-restart", reconnecting: "#cloudshell-overlay" },
+          timeoutMs: 60_000,
+        });
+        assert.equal(page.read.restart, "Try again");
+        assert.equal(page.read.reconnecting, null);
+        assert.ok(
+          page.lines.some((l) => l.includes("failing-now")),
+          "the command's own output stays readable",
+        );
+      },
+    );
 
     // Every byte value, so that a transfer that is not 8-bit clean shows.
     const upload = new Uint8Array(4096).map((_, i) => (i * 7 + (i >> 8)) & 0xff);

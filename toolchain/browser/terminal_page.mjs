@@ -105,7 +105,8 @@ async function main() {
     await page.goto(url, { timeout });
     // ttyd's page creates the terminal, then the shell's first output (its prompt) arrives.
     await until(page, timeout, "the terminal's first output", (rows) => rows.join("").trim().length > 0);
-    await page.locator(".xterm").click();
+    // Focus, for typing (only then: by the end of a session the page may lay its own parts over it).
+    if (plan.steps?.length) await page.locator(".xterm").click();
     for (const step of plan.steps ?? []) {
       const count = (rows) => rows.join("\n").split(step.expect).length - 1;
       const before = step.expect ? count(await page.evaluate(terminalRows)) : 0;
