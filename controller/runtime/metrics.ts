@@ -455,17 +455,16 @@ export class Metrics {
   }
 }
 
-/** Linux's USER_HZ, the unit of /proc/self/stat's times: 100 on every architecture Deno runs on. */
-const CLOCK_TICKS = 100;
+/**
+ * Deno.cpuUsage(): the process's user and system CPU time in microseconds (Deno 2.2+, denoland/deno#27217,
+ * the function behind node:process's cpuUsage; not in Deno's type declarations yet). Not /proc/self/stat:
+ * Deno lets a process read /proc/self only with every permission, which the operator does not run with.
+ */
+const denoCpuUsage = (Deno as unknown as { cpuUsage?: () => { user: number; system: number } }).cpuUsage;
 
-/** User and system CPU time of this process so far, in seconds, from /proc/self/stat (0 where it is absent). */
+/** User and system CPU time of this process so far, in seconds (0 where the runtime cannot tell). */
 function cpuSeconds(): number {
-  try {
-    // Fields after the command (which may hold spaces), from the state: utime and stime are the 12th and 13th.
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
+  if (!denoCpuUsage) return 0;
+  const { user, system } = denoCpuUsage();
+  return (user + system) / 1e6;
 }
