@@ -1,14 +1,15 @@
 /**
  * The terminal image's own page (images/terminal/page, served by ttyd as its --index) in Chromium, on
  * shells the kubelet stand-in runs with real ttyd: the time left, the end page when the TTL runs out, the
- * once message, reconnecting after a broken connection, a command that fails at once, and file upload and
- * download through the page (ZMODEM with lrzsz's rz and sz), also with the shell kept in tmux as the image
- * keeps it. The stand-in's "image" is this host: each shell is given the page built by
- * hack/terminal-page.sh through CLOUDSHELL_INDEX.
+ * once message, reconnecting after a broken connection, a command that fails at once, a route's path prefix
+ * with URL arguments, and file upload and download through the page (ZMODEM with lrzsz's rz and sz), also
+ * with the shell kept in tmux as the image keeps it. The stand-in's "image" is this host: each shell is
+ * given the page built by hack/terminal-page.sh through CLOUDSHELL_INDEX.
  */
 import assert from "node:assert/strict";
 import { findBrowser, openTerminalPage } from "../harness/browser.ts";
 import { onPath } from "../harness/commands.ts";
+import { IngressProxy } from "./_ingress_proxy.ts";
 import { createCloudShell, waitForCloudShell } from "./_operator.ts";
 import { openTerminal, readyShell, terminalCluster, terminalOperator, testOutputDir } from "./_terminal.ts";
 
@@ -159,7 +160,9 @@ Deno.test({
       "a command that fails as soon as it starts: two tries, then the end page says so",
       async () => {
         const url = await readyShell(client, ns, "failing", {
-          commandAction: "echo failing-now; exit 3",
+          // The pause lets ttyd read the output before the process is gone (it may lose what a command that
+          // exits at once wrote).
+          commandAction: "echo failing-now; sleep 1; exit 3",
           env: pageEnv(),
         });
         const page = await openTerminalPage(chromium(), {
@@ -179,6 +182,29 @@ Deno.test({
         );
       },
     );
+
+    await t.step("under a route's path prefix, with the URL's arguments for the command", async () => {
+      const url = await readyShell(client, ns, "args", {
+        commandAction: "echo got",
+        urlArg: true,
+        env: pageEnv(),
+      });
+      const backend = url.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
+      // The ingress stand-in takes the route's prefix off, as the operator's routes ask ingress controllers to.
+      await using proxy = IngressProxy.start(() =>
+        Promise.resolve([{ path: "/team/args", target: backend }])
+      );
+      const page = await openTerminalPage(chromium(), {
+        url: `127.0.0.1:${proxy.port}/team/args/?arg=first&arg=second`,
+        waitForElements: [{ selector: "#cloudshell-end", text: "The shell exited." }],
+        timeoutMs: 60_000,
+      });
+      const why = JSON.stringify({ lines: page.lines.filter(Boolean), requests: proxy.requests });
+      // The arguments reached the command through the WebSocket's query string.
+      assert.ok(page.lines.some((l) => l.includes("got first second")), why);
+      assert.ok(proxy.requests.some((r) => r.includes("/team/args/token")), why);
+      assert.ok(proxy.requests.some((r) => r.includes("/team/args/ws ")), why);
+    });
 
     // Every byte value, so that a transfer that is not 8-bit clean shows.
     const upload = new Uint8Array(4096).map((_, i) => (i * 7 + (i >> 8)) & 0xff);
