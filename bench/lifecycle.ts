@@ -14,11 +14,12 @@
  *   deno task bench [--n 1,100,1000] [--workers 16] [--qps Q] [--burst B] [--plot FILE.svg]
  *
  * N = 5,000 is on demand (`--n 5000`): it takes the 2-core machine about half an hour. Without --qps and
- * --burst the operator runs at its default client throttle. For each N the table shows memory and CPU per
- * shell and the ratio of creation-to-Ready p99 to the control plane's own floor, so growth is visible.
+ * --burst the operator runs at its defaults (no client-side throttle). For each N the table shows memory
+ * and CPU per shell and the ratio of creation-to-Ready p99 to the control plane's own floor, so growth is
+ * visible.
  *
- * Writes a table to stdout, JSON to bench/results/, and an SVG plot of the percentiles against N and of
- * where the time goes (to --plot, else beside the JSON).
+ * Writes a table and issue 23's targets (met, or by how much not) to stdout, JSON to bench/results/, and an
+ * SVG plot of the percentiles against N and of where the time goes (to --plot, else beside the JSON).
  */
 import { parseArgs } from "node:util";
 import { Informer } from "../controller/cache/mod.ts";
@@ -32,6 +33,7 @@ import { type Percentiles, percentiles } from "./_stats.ts";
 import { CpuMeter, type CpuUse } from "./_cpu.ts";
 import { OperatorUnderTest } from "./_operator_process.ts";
 import { plotLifecycle } from "./_plot.ts";
+import { targetLines } from "./_targets.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -528,6 +530,13 @@ try {
   }
   console.log(`operator RSS right after start: ${startRssMb} MB`);
   console.log(table(results));
+  console.log("\nIssue 23's targets (spawn to a waiting shell Ready: bench/startup.ts):");
+  const targets = results.map((r) => ({
+    ...r,
+    p99: r.creationToReady.p99,
+    floorP99: r.shellObjectsPodReady.p99,
+  }));
+  for (const line of targetLines(targets, startRssMb)) console.log(`- ${line}`);
   console.log("\nAPI requests per CloudShell at the API server, by verb and resource (all clients):");
   for (const r of results) console.log(`N=${r.n}: ${JSON.stringify(r.requestsPerShell)}`);
   console.log("\nRequests per CloudShell sent by the operator, by verb and resource:");
