@@ -50,7 +50,12 @@ let ttydTitle = document.title;
 term.parser.registerOscHandler(NOTICE_OSC, (payload) => {
   const notice = parseNotice(payload);
   if (notice?.kind === "time" && endReason === undefined) time.show(notice);
-  if (notice?.kind === "end") endReason ??= notice.reason;
+  if (notice?.kind === "end" && endReason === undefined) {
+    // Shown at once (a refused `once` client stays connected a few seconds, to read the terminal's line).
+    endReason = notice.reason;
+    time.hide();
+    showEnd(endReason);
+  }
   return true;
 });
 
