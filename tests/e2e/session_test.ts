@@ -156,6 +156,8 @@ Deno.test("a session's life: command check, TTL end and warning, idle timeout", 
         timeoutMs: 90_000,
       });
       assert.ok(page.lines.some((l) => l.includes("This session has ended")), page.lines.join("\n"));
+      // The launcher's notices for the terminal image's page (OSC 7681) leave no trace on ttyd's stock page.
+      assert.doesNotMatch(page.lines.join("\n"), /7681|cloudshell;|left=/);
       console.error(`the page's overlay at the end: ${JSON.stringify(page.overlay)}`);
     },
   });
