@@ -502,8 +502,7 @@ function table(results: Result[]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join(" | ")).join("\n");
 }
 
-// Every shell is a NodePort Service: past 2,768 the default node port range runs out.
-const cp = await ControlPlane.start({ nodes: 10, nodePortRange: "30000-39999" });
+const cp = await ControlPlane.start({ nodes: 10 });
 const client = new KubeClient(cp.connection(), { qps: 5000, burst: 5000, userAgent: "cloudshell-bench" });
 let operator: OperatorUnderTest | undefined;
 try {

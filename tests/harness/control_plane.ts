@@ -45,11 +45,6 @@ export interface ControlPlaneOptions {
    * API server only ever dials loopback.
    */
   nodeIp?: string;
-  /**
-   * The API server's `--service-node-port-range`. Its default, 30000-32767, has 2,768 ports: the
-   * benchmark's NodePort shells need more at N = 5,000.
-   */
-  nodePortRange?: string;
 }
 
 /** A random address in 127.0.0.0/8 other than 127.0.0.1. */
@@ -200,7 +195,6 @@ export class ControlPlane implements AsyncDisposable {
         // exec, logs and port-forward go to a node's InternalIP (kwok, on loopback), never to its
         // Hostname, which would need a DNS lookup.
         "--kubelet-preferred-address-types=InternalIP",
-        ...(opts.nodePortRange ? [`--service-node-port-range=${opts.nodePortRange}`] : []),
         "--v=0",
       ]);
       await apiserver.start();
