@@ -143,9 +143,11 @@ in_words() {
 end_sessions() {
   list_sessions
   [ -n "$sessions" ] || return 0
+  # The line first, then the page's notice: the stream keeps the order, so a page that shows its end page at
+  # the notice has the line in its terminal already.
   for pid in $sessions; do
-    notify "$pid" "end=$2"
     tell "$pid" "$1"
+    notify "$pid" "end=$2"
   done
   sleep 1
   for pid in $sessions; do kill -HUP "$pid" 2>/dev/null || true; done
@@ -181,14 +183,10 @@ watch_idle() {
   exit 0
 }
 
-# The time left, for the page: to each new session, and to all again when the TTL changes. Seconds left
-# rather than the end's time of day, so the browser's clock does not matter.
-timed=
-tell_time() {
+# The session's facts as the operator last wrote them, read once a look for the two below.
+read_session() {
   session_seconds ends-at
   ends_at=$value
-  left=
-  if [ -n "$ends_at" ]; then left=$((ends_at > now ? ends_at - now : 0)); fi
   session_seconds warn-before
   warn_before=${value:-300}
   session_value name
@@ -196,9 +194,18 @@ tell_time() {
   session_value namespace
   namespace=$value
   session_seconds ttl
+  ttl=$value
+}
+
+# The time left, for the page: to each new session, and to all again when the TTL changes. Seconds left
+# rather than the end's time of day, so the browser's clock does not matter.
+timed=
+tell_time() {
+  left=
+  if [ -n "$ends_at" ]; then left=$((ends_at > now ? ends_at - now : 0)); fi
   for pid in $sessions; do
     case " $timed " in *" ${ends_at:-none}:$pid "*) continue ;; esac
-    notify "$pid" "left=$left;warn=$warn_before;name=$name;namespace=$namespace;ttl=$value"
+    notify "$pid" "left=$left;warn=$warn_before;name=$name;namespace=$namespace;ttl=$ttl"
     timed="$timed ${ends_at:-none}:$pid"
   done
 }
@@ -206,21 +213,13 @@ tell_time() {
 # The warning before the TTL runs out, once to each session (again after a change of the TTL).
 warned=
 watch_ttl() {
-  session_seconds ends-at
-  ends_at=$value
   [ -n "$ends_at" ] || return 0
-  session_seconds warn-before
   left=$((ends_at - now))
-  [ "$left" -gt 0 ] && [ "$left" -le "${value:-300}" ] || return 0
+  [ "$left" -gt 0 ] && [ "$left" -le "$warn_before" ] || return 0
   in_words "$left"
-  session_value name
-  name=$value
-  session_value namespace
-  namespace=$value
-  session_seconds ttl
   for pid in $sessions; do
     case " $warned " in *" $ends_at:$pid "*) continue ;; esac
-    tell "$pid" "This session ends in $words, when its TTL runs out. To keep it longer, raise the TTL: kubectl patch cloudshell ${name:-<name>}${namespace:+ -n $namespace} --type merge -p '{\"spec\":{\"ttlSecondsAfterStarted\":$((${value:-0} + 3600))}}'"
+    tell "$pid" "This session ends in $words, when its TTL runs out. To keep it longer, raise the TTL: kubectl patch cloudshell ${name:-<name>}${namespace:+ -n $namespace} --type merge -p '{\"spec\":{\"ttlSecondsAfterStarted\":$((${ttl:-0} + 3600))}}'"
     warned="$warned $ends_at:$pid"
   done
 }
@@ -248,8 +247,8 @@ fi
 once_gate='claim=$1 script=$2
 shift 2
 if mkdir "$claim" 2>/dev/null; then exec sh -c "$script" cloudshell "$@"; fi
-printf "\033]7681;cloudshell;end=once\007"
 printf "\r\n\033[1m%s\033[0m\r\n" "This terminal serves one client only (once), and another one has it. Each user needs a CloudShell of their own."
+printf "\033]7681;cloudshell;end=once\007"
 sleep 5'
 watch_once() {
   "$once" && [ -d "$state_dir/once-client" ] && [ -z "$sessions" ] || return 0
@@ -322,6 +321,7 @@ while kill -0 "$ttyd_pid" 2>/dev/null; do
   list_sessions
   watch_idle
   watch_once
+  read_session
   tell_time
   watch_ttl
 done
