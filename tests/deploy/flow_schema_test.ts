@@ -6,28 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { testCluster } from "../harness/cluster.ts";
-import type { KubeClient } from "../../controller/kube/mod.ts";
+import { classify, FLOW_SCHEMAS, PRIORITY_LEVELS, uidOf } from "./_flow_control.ts";
 import { apply, DEPLOY_NAME, rebase, renderChart, renderKustomize, single } from "./_manifests.ts";
-
-const FLOW_SCHEMAS = "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas";
-const PRIORITY_LEVELS = "/apis/flowcontrol.apiserver.k8s.io/v1/prioritylevelconfigurations";
-
-async function uidOf(client: KubeClient, path: string): Promise<string> {
-  const res = await client.request({ method: "GET", path });
-  const body = await res.json() as { metadata?: { uid?: string } };
-  assert.ok(res.ok && body.metadata?.uid, `GET ${path}: ${res.status}`);
-  return body.metadata.uid;
-}
-
-/** The FlowSchema and priority level UIDs the API server names for one request. */
-async function classify(client: KubeClient, path: string): Promise<{ flowSchema: string; level: string }> {
-  const res = await client.request({ method: "GET", path });
-  await res.body?.cancel();
-  return {
-    flowSchema: res.headers.get("X-Kubernetes-PF-FlowSchema-UID") ?? "",
-    level: res.headers.get("X-Kubernetes-PF-PriorityLevel-UID") ?? "",
-  };
-}
 
 Deno.test("the FlowSchema sends the operator's Lease calls, and nothing else, to the leader-election level", async () => {
   await using cluster = await testCluster();

@@ -25,6 +25,7 @@ import { controlPlaneBinaries, startControlPlane } from "../harness/control_plan
 import { eventually } from "../harness/cluster.ts";
 import { run } from "../harness/commands.ts";
 import { OperatorProcess } from "./_operator.ts";
+import { classify, FLOW_SCHEMAS, uidOf } from "../deploy/_flow_control.ts";
 import {
   assertOneOfEach,
   createCloudShells,
@@ -55,23 +56,6 @@ async function sh(kubeconfig: string, command: string): Promise<string> {
   });
   assert.equal(out.code, 0, `${command}:\n${out.stderr}`);
   return out.stdout.trim();
-}
-
-/** The FlowSchema and priority level the API server names for one request (X-Kubernetes-PF-* headers). */
-async function classify(client: KubeClient, path: string): Promise<{ flowSchema: string; level: string }> {
-  const res = await client.request({ method: "GET", path });
-  await res.body?.cancel();
-  return {
-    flowSchema: res.headers.get("X-Kubernetes-PF-FlowSchema-UID") ?? "",
-    level: res.headers.get("X-Kubernetes-PF-PriorityLevel-UID") ?? "",
-  };
-}
-
-async function uidOf(client: KubeClient, path: string): Promise<string> {
-  const res = await client.request({ method: "GET", path });
-  const body = await res.json() as { metadata?: { uid?: string } };
-  assert.ok(res.ok && body.metadata?.uid, `GET ${path}: ${res.status}`);
-  return body.metadata.uid;
 }
 
 /** The API server's own metrics. */
@@ -114,7 +98,7 @@ Deno.test({
       // The API server's configuration controller takes the FlowSchema up asynchronously.
       const schemaUid = await uidOf(
         admin,
-        `/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas/${FLOW_SCHEMA}`,
+        `${FLOW_SCHEMAS}/${FLOW_SCHEMA}`,
       );
       const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/${ACCOUNT}`;
       const asOperator = admin.impersonating(`system:serviceaccount:${NAMESPACE}:${ACCOUNT}`);
