@@ -29,11 +29,17 @@ export async function dialPod(socket: string, port: number): Promise<Deno.Conn> 
   }
 }
 
-/** Copies both ways until both directions end, then closes both connections. */
+/**
+ * Copies both ways until both directions end, then closes both connections. An end or error of one direction
+ * only half-closes the other side's writing: pipeTo's default would cancel the source on a failed write, and
+ * cancelling a connection's readable closes the whole connection, dropping what the other direction had not
+ * yet delivered (a WebSocket's close frame, which the browser then saw as an abnormal close).
+ */
 export async function splice(a: Deno.Conn, b: Deno.Conn): Promise<void> {
+  const options = { preventCancel: true, preventAbort: true };
   await Promise.all([
-    a.readable.pipeTo(b.writable).catch(() => {}),
-    b.readable.pipeTo(a.writable).catch(() => {}),
+    a.readable.pipeTo(b.writable, options).catch(() => {}),
+    b.readable.pipeTo(a.writable, options).catch(() => {}),
   ]);
   for (const c of [a, b]) {
     try {
