@@ -5,7 +5,7 @@
  * their hashes and build the tests' page, and kubectl's go.sum covers every package kubectl is built from.
  */
 import assert from "node:assert/strict";
-import { LAUNCHER_SCRIPT } from "../../controller/cloudshell/template/mod.ts";
+import { LAUNCHER_SOURCE } from "../../controller/cloudshell/template/mod.ts";
 import { admitted, ignoreRules } from "../deploy/_dockerfile.ts";
 import { run } from "../harness/commands.ts";
 import { controlPlaneBinaries } from "../harness/control_plane.ts";
@@ -34,7 +34,7 @@ Deno.test("the terminal image runs as a numeric non-root user, with bash, comple
 
   // The launcher is the repository's file, the one the built-in template embeds: not a copy that can drift.
   assert.ok(copies.includes("templates/launcher.sh /usr/local/bin/cloudshell-launcher"));
-  assert.equal(await Deno.readTextFile(`${REPO}templates/launcher.sh`), LAUNCHER_SCRIPT);
+  assert.equal(await Deno.readTextFile(`${REPO}templates/launcher.sh`), LAUNCHER_SOURCE);
   assert.deepEqual(argsOf("ENTRYPOINT").map((e) => JSON.parse(e)), [[
     "/bin/sh",
     "/usr/local/bin/cloudshell-launcher",

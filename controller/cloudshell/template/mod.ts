@@ -13,7 +13,12 @@
  * @module
  */
 
-export { DEFAULT_JOB_TEMPLATE_TEXT, LAUNCHER_SCRIPT } from "./default_template.ts";
+export {
+  DEFAULT_JOB_TEMPLATE_TEXT,
+  LAUNCHER_SCRIPT,
+  LAUNCHER_SOURCE,
+  withoutCommentLines,
+} from "./default_template.ts";
 export {
   isObject,
   type JobObject,

@@ -14,6 +14,7 @@ import {
   type TemplateVars,
   ttydArgsFor,
   validateJob,
+  withoutCommentLines,
 } from "../../../controller/cloudshell/template/mod.ts";
 import readme from "../../../templates/README.md" with { type: "text" };
 
@@ -30,7 +31,10 @@ const VARS: TemplateVars = buildTemplateVars({
   ttydClientOptions: { fontSize: "16", disableLeaveAlert: "true" },
 });
 
-const LAUNCHER = await Deno.readTextFile(new URL("../../../templates/launcher.sh", import.meta.url));
+/** The launcher as a Job carries it: the file without its comment lines. */
+const LAUNCHER = withoutCommentLines(
+  await Deno.readTextFile(new URL("../../../templates/launcher.sh", import.meta.url)),
+);
 
 /** The Job the default template must render for {@link VARS}: the golden file, as an object. */
 function expectedDefaultJob(): JsonObject {
