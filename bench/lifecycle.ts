@@ -33,6 +33,7 @@ import { type Percentiles, percentiles } from "./_stats.ts";
 import { CpuMeter, type CpuUse } from "./_cpu.ts";
 import { OperatorUnderTest } from "./_operator_process.ts";
 import { plotLifecycle } from "./_plot.ts";
+import { captureShellObjects, type ShellObjects, shellObjectsNamed } from "./_shell_objects.ts";
 import { targetLines } from "./_targets.ts";
 
 const { values: args } = parseArgs({
@@ -150,17 +151,18 @@ const podReady = (p: PodLike) =>
 /**
  * The control plane alone, without the operator, creation to pod Ready:
  * - "jobs": N bare Jobs, which is kwok's own pod start time under this load;
- * - "shell-objects": the objects of N shells, created as fast as the control plane takes them the way
- *   the operator creates them (ServiceAccount, then Job, RoleBinding and NodePort Service together),
- *   until each pod is Ready and its Service exists. Every clock starts at the start of the burst, as
- *   every shell's does when N are created at once: this is the floor of this design on this control
- *   plane, what an operator that cost nothing would reach.
+ * - "shell-objects": the objects of N shells, copies of the warm-up shell's own (_shell_objects.ts),
+ *   created as fast as the control plane takes them the way the operator creates them (ServiceAccount,
+ *   then Job, RoleBinding and NodePort Service together), until each pod is Ready and its Service exists.
+ *   Every clock starts at the start of the burst, as every shell's does when N are created at once: this
+ *   is the floor of this design on this control plane, what an operator that cost nothing would reach.
  */
 async function baseline(
   client: KubeClient,
   meter: CpuMeter,
   n: number,
   kind: "jobs" | "shell-objects",
+  shell: ShellObjects,
 ): Promise<{ latency: Percentiles; cpu: CpuUse }> {
   const ns = `bench-baseline-${kind}-${n}`;
   await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
@@ -181,43 +183,27 @@ async function baseline(
     const name = `job-${i}`;
     // Bare Jobs' clocks start when each exists; a shell's objects' at the start of the burst.
     let t = burstStart;
-    const job = {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: { name, namespace: ns },
-      spec: {
-        backoffLimit: 0,
-        template: {
-          metadata: { labels: { app: name } },
-          spec: {
-            restartPolicy: "Never",
-            containers: [{ name: "web-tty", image: "terminal" }],
-            ...(kind === "shell-objects" ? { serviceAccountName: name } : {}),
+    if (kind === "jobs") {
+      await client.create(Resources.jobs, {
+        apiVersion: "batch/v1",
+        kind: "Job",
+        metadata: { name, namespace: ns },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { restartPolicy: "Never", containers: [{ name: "web-tty", image: "terminal" }] },
           },
         },
-      },
-    } as KubeObject;
-    if (kind === "jobs") {
-      await client.create(Resources.jobs, job);
+      } as KubeObject);
       t = performance.now();
     } else {
-      const metadata = { name, namespace: ns };
-      await client.create(Resources.serviceAccounts, { apiVersion: "v1", kind: "ServiceAccount", metadata });
+      const objects = shellObjectsNamed(shell, name, ns);
+      await client.create(Resources.serviceAccounts, objects.serviceAccount);
       await Promise.all([
-        client.create(Resources.jobs, job),
-        client.create(Resources.roleBindings, {
-          apiVersion: "rbac.authorization.k8s.io/v1",
-          kind: "RoleBinding",
-          metadata,
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
-          subjects: [{ kind: "ServiceAccount", name, namespace: ns }],
-        } as KubeObject),
-        client.create(Resources.services, {
-          apiVersion: "v1",
-          kind: "Service",
-          metadata,
-          spec: { type: "NodePort", selector: { app: name }, ports: [{ port: 7681, name: "ttyd" }] },
-        } as KubeObject),
+        client.create(Resources.jobs, objects.job),
+        client.create(Resources.roleBindings, objects.roleBinding),
+        client.create(Resources.services, objects.service),
       ]);
     }
     created.set(name, t);
@@ -258,11 +244,12 @@ async function measure(
   operator: OperatorUnderTest,
   meter: CpuMeter,
   n: number,
+  shell: ShellObjects,
 ): Promise<Result> {
   console.error(`[bench] N=${n}: the control plane alone, bare Jobs`);
-  const bareJobs = await baseline(client, meter, n, "jobs");
+  const bareJobs = await baseline(client, meter, n, "jobs", shell);
   console.error(`[bench] N=${n}: the control plane alone, each shell's objects`);
-  const shellObjects = await baseline(client, meter, n, "shell-objects");
+  const shellObjects = await baseline(client, meter, n, "shell-objects", shell);
   const ns = `bench-shells-${n}`;
   await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   await waitForDefaultServiceAccount(client, ns);
@@ -302,13 +289,7 @@ async function measure(
   const t0 = performance.now();
   await pool([...Array(n).keys()], Number(args.concurrency), async (i) => {
     const name = `shell-${i}`;
-    // CloudTTY's README sample: bash, NodePort, no kubeconfig (so a ServiceAccount of its own).
-    await client.create(CloudShells, {
-      apiVersion: "cloudshell.cloudtty.io/v1alpha1",
-      kind: "CloudShell",
-      metadata: { name, namespace: ns },
-      spec: { commandAction: "bash", ttlSecondsAfterStarted: 3600, once: false },
-    } as CloudShell);
+    await client.create(CloudShells, sampleShell(name, ns));
     // Creation is when the object exists: the create returned.
     created.set(name, performance.now());
   });
@@ -383,21 +364,32 @@ function mb(bytes: number): number {
   return Math.round(bytes / 1e5) / 10;
 }
 
-async function warmUp(client: KubeClient): Promise<void> {
+/** CloudTTY's README sample: bash, NodePort, no kubeconfig (so a ServiceAccount of its own). */
+function sampleShell(name: string, namespace: string): CloudShell {
+  return {
+    apiVersion: "cloudshell.cloudtty.io/v1alpha1",
+    kind: "CloudShell",
+    metadata: { name, namespace },
+    spec: { commandAction: "bash", ttlSecondsAfterStarted: 3600, once: false },
+  } as CloudShell;
+}
+
+/**
+ * One shell's whole life, which absorbs one-off costs that are not the operator's: the API server sets up
+ * storage for a new CRD on first use, and the garbage collector learns new types only every 30 s. Returns
+ * that shell's objects, for the floor.
+ */
+async function warmUp(client: KubeClient): Promise<ShellObjects> {
   const ns = "bench-warm-up";
   await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   await waitForDefaultServiceAccount(client, ns);
-  await client.create(CloudShells, {
-    apiVersion: "cloudshell.cloudtty.io/v1alpha1",
-    kind: "CloudShell",
-    metadata: { name: "warm-up", namespace: ns },
-    spec: {},
-  } as CloudShell);
+  await client.create(CloudShells, sampleShell("warm-up", ns));
   await eventually(
     "the warm-up CloudShell to be Ready",
     async () => (await client.get<CloudShell>(CloudShells, ns, "warm-up")).status?.phase === "Ready",
     60_000,
   );
+  const objects = await captureShellObjects(client, ns, "warm-up");
   await client.delete(CloudShells, ns, "warm-up");
   await eventually(
     "the warm-up Job to be garbage-collected",
@@ -405,6 +397,7 @@ async function warmUp(client: KubeClient): Promise<void> {
     120_000,
   );
   await deleteNamespace(client, ns);
+  return objects;
 }
 
 /** The processes whose CPU time the table shows, the busiest first. */
@@ -515,10 +508,8 @@ try {
   // Right after start: informers synced (start waits for /readyz), nothing to do yet.
   const startRssMb = mb(await operator.rssBytes());
   console.error(`[bench] operator RSS right after start: ${startRssMb} MB`);
-  // A first lifecycle absorbs one-off costs that are not the operator's: the API server sets up
-  // storage for a new CRD on first use, and the garbage collector learns new types only every 30 s.
   console.error("[bench] warm-up");
-  await warmUp(client);
+  const shell = await warmUp(client);
   // Every process on the machine that matters: on 2 cores they all compete for the same CPU.
   const meter = new CpuMeter(
     new Map([...await cp.processIds(), ["operator", operator.pid], ["benchmark", Deno.pid]]),
@@ -526,7 +517,7 @@ try {
   const results: Result[] = [];
   for (const n of sizes) {
     console.error(`[bench] N=${n}`);
-    results.push(await measure(client, operator, meter, n));
+    results.push(await measure(client, operator, meter, n, shell));
   }
   console.log(`operator RSS right after start: ${startRssMb} MB`);
   console.log(table(results));
