@@ -334,21 +334,52 @@ export class KubeClient {
   /**
    * Sends a request and returns the raw response (errors are not thrown for HTTP codes). A 401 to a
    * credential that can be refreshed is retried once with a fresh one; 429 and 5xx as the retry policy says.
+   * The request's timeout goes on while the caller reads the body.
    */
   async request(req: RawRequest): Promise<Response> {
+    return await this.#exchange(req, (res) => Promise.resolve(res), false);
+  }
+
+  /**
+   * Sends `req` and hands the response to `read` within the request's timeout. With `settle`, the timer is
+   * cleared once `read` is done, rather than left to fire: a burst makes thousands of requests a minute,
+   * and each pending timer would keep its signal (and, when it fires, a DOMException) for 30 s.
+   */
+  async #exchange<T>(req: RawRequest, read: (res: Response) => Promise<T>, settle: boolean): Promise<T> {
     const url = this.#url(req);
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     const policy = req.retry ?? (req.noTimeout ? NO_RETRY : this.#opts.retry);
     const deadline = req.noTimeout ? Infinity : Date.now() + this.#opts.requestTimeoutMs;
-    const signals = [req.signal, req.noTimeout ? undefined : AbortSignal.timeout(this.#opts.requestTimeoutMs)]
-      .filter((s): s is AbortSignal => s !== undefined);
+    const timeout = req.noTimeout ? undefined : new AbortController();
+    const timer = timeout &&
+      setTimeout(
+        () => timeout.abort(new DOMException("The request timed out", "TimeoutError")),
+        this.#opts.requestTimeoutMs,
+      );
+    const signals = [req.signal, timeout?.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    try {
+      return await read(await this.#sendWithRetries(req, url, body, policy, deadline, signal));
+    } finally {
+      if (settle) clearTimeout(timer);
+    }
+  }
+
+  /** Sends until the answer is final: retried as `policy` says while `deadline` allows. */
+  async #sendWithRetries(
+    req: RawRequest,
+    url: URL,
+    body: string | undefined,
+    policy: RetryPolicy,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
     let refreshed = false;
     for (let attempt = 1;; attempt++) {
       const cred = await this.#transport.conn.credentials?.get();
       let res: Response;
       try {
-        res = await this.#send(req, url, body, cred, signal);
+        res = await this.#sendOnce(req, url, body, cred, signal);
       } catch (err) {
         const wait = retryDelayMs(policy, attempt, 0, null);
         if (wait === undefined || signal?.aborted || Date.now() + wait >= deadline) throw err;
@@ -378,7 +409,7 @@ export class KubeClient {
     return url;
   }
 
-  async #send(
+  async #sendOnce(
     req: RawRequest,
     url: URL,
     body: string | undefined,
@@ -424,9 +455,10 @@ export class KubeClient {
   }
 
   async #json<T>(req: RawRequest): Promise<T> {
-    const res = await this.request(req);
-    if (!res.ok) throw await errorFromResponse(res, `${req.method} ${req.path}`, req.resource);
-    return await res.json() as T;
+    return await this.#exchange(req, async (res) => {
+      if (!res.ok) throw await errorFromResponse(res, `${req.method} ${req.path}`, req.resource);
+      return await res.json() as T;
+    }, true);
   }
 }
 

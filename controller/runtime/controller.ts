@@ -141,12 +141,18 @@ export class Controller {
     const { namespace, name } = splitKey(key);
     const reconcileID = (++reconcileCounter).toString(36);
     const logger = this.#log.with({ key, reconcileID });
-    const timeout = AbortSignal.timeout(this.#opts.reconcileTimeoutMs ?? 60_000);
+    // A timer cleared when the reconcile ends, not AbortSignal.timeout(): that one stays pending (with its
+    // signal) for the whole timeout after a reconcile of a few milliseconds, and thousands a minute add up.
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException("The reconcile timed out", "TimeoutError")),
+      this.#opts.reconcileTimeoutMs ?? 60_000,
+    );
     const started = performance.now();
     let outcome: ReconcileOutcome;
     let result: Result = {};
     try {
-      result = await this.#opts.reconciler.reconcile({ namespace, name }, { signal: timeout, logger });
+      result = await this.#opts.reconciler.reconcile({ namespace, name }, { signal: timeout.signal, logger });
       if (result.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) {
         this.#queue.forget(key);
         this.#queue.addAfter(key, result.requeueAfterMs);
@@ -172,6 +178,7 @@ export class Controller {
         });
       }
     }
+    clearTimeout(timer);
     const seconds = (performance.now() - started) / 1000;
     this.#opts.metrics?.reconciled?.(outcome, seconds);
     logger.debug("Reconciled", { outcome, durationMs: Math.round(seconds * 1000) });
