@@ -37,7 +37,13 @@ export class OperatorUnderTest {
       : startTaskArgs(args).map((a) => a.startsWith("--v8-flags=") ? `--v8-flags=${v8Flags}` : a);
     const [program, programArgs] = bin ? [bin, args] : [Deno.execPath(), runArgs];
     // Under the guard, the operator dies with the benchmark even if that is killed outright.
-    const { child, pid } = await spawnGuarded(program, programArgs, { stdout: "null", stderr: "piped" });
+    const { child, pid } = await spawnGuarded(program, programArgs, {
+      stdout: "null",
+      stderr: "piped",
+      // `deno run` checks for a newer Deno in the background (here it fails: no network), which loads an HTTP
+      // client of its own, about 2 MB of RSS; the compiled binary users run never does.
+      env: { DENO_NO_UPDATE_CHECK: "1" },
+    });
     const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     let metricsUrl: string | undefined;
