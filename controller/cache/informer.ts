@@ -228,7 +228,17 @@ export class Informer<T extends KubeObject> {
     const watchSignal = AbortSignal.any([signal, watchdog.signal]);
     // A connection that dies without a FIN never ends the stream: bookmarks are its heartbeat.
     const silenceMs = this.#opts.watchSilenceMs ?? WATCH_SILENCE_MS;
-    let timer = setTimeout(() => watchdog.abort(new Error("watch went silent")), silenceMs);
+    // One timer per watch, not one per event: it checks when the last event came, and waits for the rest.
+    let lastEventAt = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const watch = (delayMs: number) => {
+      timer = setTimeout(() => {
+        const quietMs = performance.now() - lastEventAt;
+        if (quietMs >= silenceMs) watchdog.abort(new Error("watch went silent"));
+        else watch(silenceMs - quietMs);
+      }, delayMs);
+    };
+    watch(silenceMs);
     let sawEvents = false;
     try {
       const events = this.#client.watch<T>(this.#type, {
@@ -240,8 +250,7 @@ export class Informer<T extends KubeObject> {
         signal: watchSignal,
       });
       for await (const event of events) {
-        clearTimeout(timer);
-        timer = setTimeout(() => watchdog.abort(new Error("watch went silent")), silenceMs);
+        lastEventAt = performance.now();
         sawEvents = true;
         this.#applyEvent(event);
       }
