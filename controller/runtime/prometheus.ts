@@ -98,18 +98,38 @@ abstract class Metric<T extends string, S> {
     this.#collect = config.collect;
   }
 
-  /** The series of these labels, created with `initial()` if new. */
+  /**
+   * The series of these labels, created with `initial()` if new. Counters go up on every request and every
+   * watch event, so the usual case, a known series named by its own labels, builds nothing but its key.
+   */
   protected seriesOf(labels: Labels<T> | undefined, initial: () => S): S {
     const given = (labels ?? {}) as Record<string, string | number | undefined>;
-    for (const name of Object.keys(given)) {
-      if (!(this.labelNames as readonly string[]).includes(name)) {
-        throw new Error(`Label "${name}" is not one of ${this.name}'s: ${this.labelNames.join(", ")}`);
+    let key = "";
+    let defined = 0;
+    for (let i = 0; i < this.labelNames.length; i++) {
+      const v = given[this.labelNames[i]];
+      if (i > 0) key += "\u0000";
+      if (v === undefined) key += "\u0001";
+      else {
+        key += String(v);
+        defined++;
       }
     }
-    const values = this.labelNames.map((name) => given[name] === undefined ? undefined : String(given[name]));
-    const key = values.map((v) => v === undefined ? "\u0001" : v).join("\u0000");
     let entry = this.series.get(key);
+    let named = 0;
+    for (const _ in given) named++;
+    // A label of another name, or one given as undefined: let the slow path say which (or allow it).
+    if (entry === undefined || named !== defined) {
+      for (const name of Object.keys(given)) {
+        if (!(this.labelNames as readonly string[]).includes(name)) {
+          throw new Error(`Label "${name}" is not one of ${this.name}'s: ${this.labelNames.join(", ")}`);
+        }
+      }
+    }
     if (entry === undefined) {
+      const values = this.labelNames.map((name) =>
+        given[name] === undefined ? undefined : String(given[name])
+      );
       entry = { values, data: initial() };
       this.series.set(key, entry);
     }
