@@ -231,14 +231,14 @@ export class Informer<T extends KubeObject> {
     // One timer per watch, not one per event: it checks when the last event came, and waits for the rest.
     let lastEventAt = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const watch = (delayMs: number) => {
+    const armWatchdog = (delayMs: number) => {
       timer = setTimeout(() => {
         const quietMs = performance.now() - lastEventAt;
         if (quietMs >= silenceMs) watchdog.abort(new Error("watch went silent"));
-        else watch(silenceMs - quietMs);
+        else armWatchdog(silenceMs - quietMs);
       }, delayMs);
     };
-    watch(silenceMs);
+    armWatchdog(silenceMs);
     let sawEvents = false;
     try {
       const events = this.#client.watch<T>(this.#type, {

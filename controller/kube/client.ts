@@ -356,6 +356,8 @@ export class KubeClient {
         () => timeout.abort(new DOMException("The request timed out", "TimeoutError")),
         this.#opts.requestTimeoutMs,
       );
+    // Unref'd, as AbortSignal.timeout()'s: a request's timer never keeps a finished program running.
+    timer?.unref();
     const signals = [req.signal, timeout?.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     try {

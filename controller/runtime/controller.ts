@@ -148,6 +148,7 @@ export class Controller {
       () => timeout.abort(new DOMException("The reconcile timed out", "TimeoutError")),
       this.#opts.reconcileTimeoutMs ?? 60_000,
     );
+    timer.unref();
     const started = performance.now();
     let outcome: ReconcileOutcome;
     let result: Result = {};
