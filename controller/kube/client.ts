@@ -10,6 +10,7 @@
  */
 import type { ClusterConnection, Impersonation } from "./config.ts";
 import type { Credential } from "./credentials.ts";
+import { cancellableTimeout } from "./cancellable_timeout.ts";
 import { errorFromResponse } from "./errors.ts";
 import { abortableSleep, Semaphore, TokenBucket } from "./rate_limit.ts";
 import { DEFAULT_RETRY, NO_RETRY, retryDelayMs, type RetryPolicy } from "./retry.ts";
@@ -341,29 +342,21 @@ export class KubeClient {
   }
 
   /**
-   * Sends `req` and hands the response to `read` within the request's timeout. With `settle`, the timer is
-   * cleared once `read` is done, rather than left to fire: a burst makes thousands of requests a minute,
-   * and each pending timer would keep its signal (and, when it fires, a DOMException) for 30 s.
+   * Sends `req` and hands the response to `read` within the request's timeout. With `settle`, the timeout is
+   * called off once `read` is done, rather than left to fire (cancellable_timeout.ts).
    */
   async #exchange<T>(req: RawRequest, read: (res: Response) => Promise<T>, settle: boolean): Promise<T> {
     const url = this.#url(req);
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     const policy = req.retry ?? (req.noTimeout ? NO_RETRY : this.#opts.retry);
     const deadline = req.noTimeout ? Infinity : Date.now() + this.#opts.requestTimeoutMs;
-    const timeout = req.noTimeout ? undefined : new AbortController();
-    const timer = timeout &&
-      setTimeout(
-        () => timeout.abort(new DOMException("The request timed out", "TimeoutError")),
-        this.#opts.requestTimeoutMs,
-      );
-    // Unref'd, as AbortSignal.timeout()'s: a request's timer never keeps a finished program running.
-    timer?.unref();
+    const timeout = req.noTimeout ? undefined : cancellableTimeout(this.#opts.requestTimeoutMs, "request");
     const signals = [req.signal, timeout?.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     try {
       return await read(await this.#sendWithRetries(req, url, body, policy, deadline, signal));
     } finally {
-      if (settle) clearTimeout(timer);
+      if (settle) timeout?.clear();
     }
   }
 

@@ -5,6 +5,7 @@
  * so reconcilers stay free of them (controller-runtime's reconcileHandler).
  */
 import type { EventHandler } from "../cache/informer.ts";
+import { cancellableTimeout } from "../kube/cancellable_timeout.ts";
 import { keyOf, splitKey } from "../kube/object_key.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { errorMessage, type Logger } from "../log.ts";
@@ -141,14 +142,8 @@ export class Controller {
     const { namespace, name } = splitKey(key);
     const reconcileID = (++reconcileCounter).toString(36);
     const logger = this.#log.with({ key, reconcileID });
-    // A timer cleared when the reconcile ends, not AbortSignal.timeout(): that one stays pending (with its
-    // signal) for the whole timeout after a reconcile of a few milliseconds, and thousands a minute add up.
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(new DOMException("The reconcile timed out", "TimeoutError")),
-      this.#opts.reconcileTimeoutMs ?? 60_000,
-    );
-    timer.unref();
+    // Called off when the reconcile ends (cancellable_timeout.ts), not left pending for the whole timeout.
+    const timeout = cancellableTimeout(this.#opts.reconcileTimeoutMs ?? 60_000, "reconcile");
     const started = performance.now();
     let outcome: ReconcileOutcome;
     let result: Result = {};
@@ -179,7 +174,7 @@ export class Controller {
         });
       }
     }
-    clearTimeout(timer);
+    timeout.clear();
     const seconds = (performance.now() - started) / 1000;
     this.#opts.metrics?.reconciled?.(outcome, seconds);
     logger.debug("Reconciled", { outcome, durationMs: Math.round(seconds * 1000) });
