@@ -161,7 +161,13 @@ export async function spawnGuarded(
     if (pid !== undefined) return { child, pid };
     await new Promise((r) => setTimeout(r, 10));
   }
-  child.kill("SIGKILL");
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // The guard is gone already: the program exited at once (a bad flag, say); its status says how.
+    const status = await child.status;
+    throw new Error(`${program} exited at once under the guard, with code ${status.code}`);
+  }
   throw new Error(`${program} did not start under the guard`);
 }
 
