@@ -77,13 +77,36 @@ async function chooseFiles(page, chooser, files, timeout) {
   await (await chooser).setFiles(files);
 }
 
-/** Waits until the element is visible with its text, or hidden. */
+/** Waits until the element is visible with its text, or hidden; fails with what the page shows instead. */
 async function waitForElement(page, { selector, text, state }, timeout) {
   const found = page.locator(selector);
-  await (text ? found.filter({ hasText: text }) : found).first().waitFor({
-    state: state ?? "visible",
-    timeout,
-  });
+  try {
+    await (text ? found.filter({ hasText: text }) : found).first().waitFor({
+      state: state ?? "visible",
+      timeout,
+    });
+  } catch (error) {
+    throw new Error(`${error.message}\n${await pageState(page)}`);
+  }
+}
+
+/** What the page shows, for a failure's message: the terminal's rows, its own parts, the focus. */
+async function pageState(page) {
+  const state = await page.evaluate(() => {
+    const visible = (id) => {
+      const el = document.getElementById(id);
+      return el && !el.hidden ? el.innerText : null;
+    };
+    return {
+      end: visible("cloudshell-end"),
+      overlay: visible("cloudshell-overlay"),
+      upload: visible("cloudshell-upload"),
+      focus: document.activeElement?.outerHTML.slice(0, 120) ?? null,
+      stdinDisabled: globalThis.term?.options.disableStdin ?? null,
+    };
+  }).catch((error) => ({ unreadable: String(error) }));
+  const rows = await page.evaluate(terminalRows).catch(() => undefined);
+  return `page: ${JSON.stringify(state)}\nterminal rows:\n${(rows ?? []).join("\n").trimEnd()}`;
 }
 
 async function main() {
@@ -101,6 +124,12 @@ async function main() {
   });
   try {
     const page = context.pages()[0] ?? await context.newPage();
+    // The page's own console lines (its warnings about transfers and connections), for a failure's message.
+    page.on("console", (message) => {
+      if (message.type() === "warning" || message.type() === "error") {
+        process.stderr.write(`page console ${message.type()}: ${message.text()}\n`);
+      }
+    });
     const url = plan.url.includes("://") ? plan.url : `http://${plan.url}`;
     await page.goto(url, { timeout });
     // ttyd's page creates the terminal, then the shell's first output (its prompt) arrives.
