@@ -18,8 +18,11 @@ export class OperatorUnderTest {
     this.#metricsUrl = metricsUrl;
   }
 
-  /** Starts the operator watching all namespaces, and waits until it serves /readyz. */
-  static async start(kubeconfig: string, extra: string[]): Promise<OperatorUnderTest> {
+  /**
+   * Starts the operator watching all namespaces, and waits until it serves /readyz. With `entry`, runs that
+   * file (a bundle of main.ts) the way `deno task start` runs main.ts.
+   */
+  static async start(kubeconfig: string, extra: string[], entry?: string): Promise<OperatorUnderTest> {
     const args = [
       `--kubeconfig=${kubeconfig}`,
       "--leader-elect=false",
@@ -33,9 +36,9 @@ export class OperatorUnderTest {
     // From source, exactly as `deno task start` runs it, unless other V8 flags are to be compared.
     const v8Flags = Deno.env.get("CLOUDSHELL_BENCH_V8_FLAGS");
     const runArgs = v8Flags === undefined
-      ? startTaskArgs(args)
-      : startTaskArgs(args).map((a) => a.startsWith("--v8-flags=") ? `--v8-flags=${v8Flags}` : a);
-    const [program, programArgs] = bin ? [bin, args] : [Deno.execPath(), runArgs];
+      ? startTaskArgs(args, entry)
+      : startTaskArgs(args, entry).map((a) => a.startsWith("--v8-flags=") ? `--v8-flags=${v8Flags}` : a);
+    const [program, programArgs] = bin && !entry ? [bin, args] : [Deno.execPath(), runArgs];
     // Under the guard, the operator dies with the benchmark even if that is killed outright.
     const { child, pid } = await spawnGuarded(program, programArgs, {
       stdout: "null",

@@ -31,6 +31,7 @@ import { installCrd } from "../tests/e2e/_operator.ts";
 import { countRequests, diffCounts, type RequestCounts, writesByResource } from "./_apiserver_metrics.ts";
 import { type Percentiles, percentiles } from "./_stats.ts";
 import { CpuMeter, type CpuUse } from "./_cpu.ts";
+import { bundledStartRss } from "./_bundled_start.ts";
 import { OperatorUnderTest } from "./_operator_process.ts";
 import { plotLifecycle } from "./_plot.ts";
 import { captureShellObjects, type ShellObjects, shellObjectsNamed } from "./_shell_objects.ts";
@@ -500,6 +501,12 @@ const client = new KubeClient(cp.connection(), { qps: 5000, burst: 5000, userAge
 let operator: OperatorUnderTest | undefined;
 try {
   await installCrd(client);
+  // Beside the from-source figure, the same start as one bundled file, nearer the compiled binary.
+  const bundled = Deno.env.get("CLOUDSHELL_OPERATOR_BIN")
+    ? undefined
+    : await bundledStartRss(cp.kubeconfigPath);
+  const bundledStartRssMb = typeof bundled === "number" ? mb(bundled) : undefined;
+  if (typeof bundled === "object") console.error(`[bench] no bundled start: ${bundled.unavailable}`);
   operator = await OperatorUnderTest.start(cp.kubeconfigPath, [
     `--workers=${args.workers}`,
     ...(args.qps ? [`--kube-api-qps=${args.qps}`] : []),
@@ -520,6 +527,11 @@ try {
     results.push(await measure(client, operator, meter, n, shell));
   }
   console.log(`operator RSS right after start: ${startRssMb} MB`);
+  if (bundledStartRssMb !== undefined) {
+    console.log(
+      `operator RSS right after start, bundled into one file (deno bundle): ${bundledStartRssMb} MB`,
+    );
+  }
   console.log(table(results));
   console.log("\nIssue 23's targets (spawn to a waiting shell Ready: bench/startup.ts):");
   const targets = results.map((r) => ({
@@ -527,7 +539,7 @@ try {
     p99: r.creationToReady.p99,
     floorP99: r.shellObjectsPodReady.p99,
   }));
-  for (const line of targetLines(targets, startRssMb)) console.log(`- ${line}`);
+  for (const line of targetLines(targets, startRssMb, bundledStartRssMb)) console.log(`- ${line}`);
   console.log("\nAPI requests per CloudShell at the API server, by verb and resource (all clients):");
   for (const r of results) console.log(`N=${r.n}: ${JSON.stringify(r.requestsPerShell)}`);
   console.log("\nRequests per CloudShell sent by the operator, by verb and resource:");
@@ -537,7 +549,10 @@ try {
     `./results/lifecycle-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
     import.meta.url,
   );
-  await Deno.writeTextFile(file, JSON.stringify({ settings: args, startRssMb, results }, null, 2));
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ settings: args, startRssMb, bundledStartRssMb, results }, null, 2),
+  );
   console.log(`\nJSON: ${file.pathname}`);
   const svg = args.plot ?? file.pathname.replace(/\.json$/, ".svg");
   await Deno.writeTextFile(svg, plotLifecycle(results));

@@ -32,6 +32,14 @@ Deno.test("targets missed say by how much; N = 5,000's only when it ran", () => 
   assert.match(lines[1], /2\.15x: NOT met, by 53\.1 s$/);
   assert.match(lines[2], /111\.6 MB: NOT met, by 14\.6 MB$/);
   assert.match(lines[3], /30\.0 KB: NOT met, by 10\.0 KB$/);
-  assert.match(lines[4], /73\.8 MB: NOT met, by 13\.8 MB$/);
+  assert.match(lines[4], /73\.8 MB from source: NOT met, by 13\.8 MB$/);
   assert.equal(targetLines([run(100)], 50).length, 2, "no N = 1,000 or 5,000 lines without those runs");
+});
+
+Deno.test("the start RSS of a bundle is told beside the verdict, which stays the from-source figure's", () => {
+  const line = targetLines([run(100)], 61.1, 53.9).at(0)!;
+  assert.match(
+    line,
+    /61\.1 MB from source: NOT met, by 1\.1 MB \(bundled into one file, nearer the compiled binary: 53\.9 MB\)$/,
+  );
 });

@@ -17,7 +17,10 @@ function startTaskFlags(): string[] {
   return words.slice(2, -1);
 }
 
-/** `deno` arguments that run the operator from source as `deno task start` does, then `operatorArgs`. */
-export function startTaskArgs(operatorArgs: string[]): string[] {
-  return ["run", ...startTaskFlags(), MAIN, ...operatorArgs];
+/**
+ * `deno` arguments that run the operator from source as `deno task start` does, then `operatorArgs`; with
+ * `entry`, that file instead of main.ts (a bundle of it), with the same permissions and V8 flags.
+ */
+export function startTaskArgs(operatorArgs: string[], entry = MAIN): string[] {
+  return ["run", ...startTaskFlags(), entry, ...operatorArgs];
 }
