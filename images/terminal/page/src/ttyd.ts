@@ -16,14 +16,19 @@ export interface TtydEvents {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The AuthToken ttyd wants when it has a login ("" without one, or when it does not answer). */
+/**
+ * The AuthToken ttyd wants when it has a login ("" without one), or undefined when ttyd cannot be reached or
+ * does not answer within `timeoutMs`: a request that hangs must not leave the page waiting with no word.
+ */
 export async function fetchToken(
   tokenUrl: string,
+  timeoutMs = 10_000,
 ): Promise<string | undefined> {
   try {
     const response = await fetch(tokenUrl, {
       credentials: "same-origin",
       cache: "no-store",
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if (!response.ok) return undefined;
     const body = await response.json() as { token?: string };

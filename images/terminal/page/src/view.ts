@@ -116,8 +116,9 @@ export function chooseFiles(): Promise<File[]> {
   });
 }
 
-/** Hands a file to the browser as a download. */
+/** Hands a file to the browser as a download; what had the focus (the terminal) keeps it. */
 export function saveFile(name: string, data: Blob): void {
+  const focused = document.activeElement;
   const url = URL.createObjectURL(data);
   const link = document.createElement("a");
   link.href = url;
@@ -125,5 +126,6 @@ export function saveFile(name: string, data: Blob): void {
   document.body.append(link);
   link.click();
   link.remove();
+  if (focused instanceof HTMLElement) focused.focus();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
