@@ -13,8 +13,9 @@ import { OperatorUnderTest } from "./_operator_process.ts";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /**
- * Bundles main.ts, starts the bundle twice (the first start fills Deno's code cache, as earlier runs have
- * filled it for main.ts), and returns the RSS in bytes of the second right after it is ready; or why not.
+ * Bundles main.ts, starts the bundle twice (the first start fills Deno's caches for the new file, as earlier
+ * runs have filled them for main.ts), and returns the RSS in bytes of the second right after it is ready; or
+ * why not.
  */
 export async function bundledStartRss(kubeconfig: string): Promise<number | { unavailable: string }> {
   const dir = await Deno.makeTempDir({ prefix: "cloudshell-bench-bundle-" });

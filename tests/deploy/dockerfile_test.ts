@@ -8,9 +8,9 @@ import denoConfig from "../../deno.json" with { type: "json" };
 import { admitted, parseDockerfile } from "./_dockerfile.ts";
 import { REPO, run } from "./_manifests.ts";
 
-/** The flags of a task's `deno` command that grant permissions or tune V8, sorted. */
+/** The flags of a task's `deno` command that grant permissions or tune V8 (and its code cache), sorted. */
 function permissionFlags(task: string): string[] {
-  return task.split(/\s+/).filter((a) => /^--(allow-|v8-flags=)/.test(a)).sort();
+  return task.split(/\s+/).filter((a) => /^--(allow-|v8-flags=|no-code-cache$)/.test(a)).sort();
 }
 
 const dockerfile = parseDockerfile(await Deno.readTextFile(`${REPO}Dockerfile`));
@@ -50,7 +50,7 @@ Deno.test("deno task compile grants the binary what `deno task start` grants, wi
   assert.deepEqual(
     permissionFlags(compile),
     permissionFlags(start),
-    "the compiled binary must run with the permissions and V8 flags `deno task start` runs with " +
+    "the compiled binary must run with the permissions, V8 flags and code cache `deno task start` runs with " +
       "(in-cluster: --allow-net, --allow-read for the ServiceAccount token and CA, --allow-env, " +
       "--allow-sys=hostname for the leader-election identity; outside: --allow-run for the kubeconfig's " +
       "exec credential plugin), no more",
