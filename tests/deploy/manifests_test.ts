@@ -296,7 +296,7 @@ function checkDeployment(objs: readonly Manifest[], what: string): Options {
   assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] }, what);
   assert.ok(c.resources?.requests?.cpu && c.resources?.requests?.memory, `${what}: resource requests`);
   assert.ok(c.resources?.limits?.memory, `${what}: a memory limit`);
-  // The temp directory is the one writable path (the compiled binary's code cache).
+  // The temp directory is the one writable path (for the runtime; the operator itself writes nothing there).
   const tmp = c.volumeMounts.find((m: Any) => m.mountPath === "/tmp");
   assert.ok(pod.volumes.find((v: Any) => v.name === tmp?.name)?.emptyDir, `${what}: /tmp is an emptyDir`);
   assert.deepEqual(
