@@ -318,11 +318,15 @@ export class ControlPlane implements AsyncDisposable {
     await this.#processes.get("kube-apiserver")!.stop();
   }
 
-  /** Starts kube-apiserver again on the same port and waits until it serves. */
+  /**
+   * Starts kube-apiserver again on the same port and waits until it serves: up to 2 minutes, since a restart
+   * rebuilds every watch cache from etcd, on a machine other tests keep busy meanwhile (in a full test run it
+   * once took more than 1 minute).
+   */
   async startApiServer(): Promise<void> {
     const p = this.#processes.get("kube-apiserver")!;
     await p.start();
-    await waitForApi(p, this.#client, 60_000);
+    await waitForApi(p, this.#client, 120_000);
   }
 
   /** Stops and starts kube-apiserver. */
@@ -419,12 +423,34 @@ async function waitFor(
   throw new Error(`${name} did not become ready within ${timeoutMs / 1000}s`);
 }
 
-function waitForApi(proc: ManagedProcess, client: KubeClient, timeoutMs: number): Promise<void> {
-  return waitFor("kube-apiserver", proc, async () => {
-    const res = await client.request({ method: "GET", path: "/readyz", signal: AbortSignal.timeout(2_000) });
-    await res.body?.cancel();
-    return res.ok;
-  }, timeoutMs);
+/** Waits until kube-apiserver's /readyz passes; a timeout says what its last answer was (which checks failed). */
+async function waitForApi(proc: ManagedProcess, client: KubeClient, timeoutMs: number): Promise<void> {
+  let last = "no answer";
+  try {
+    await waitFor("kube-apiserver", proc, async () => {
+      try {
+        const res = await client.request({
+          method: "GET",
+          path: "/readyz?verbose",
+          signal: AbortSignal.timeout(2_000),
+        });
+        const body = await res.text();
+        if (!res.ok) last = `HTTP ${res.status}: ${failedChecks(body)}`;
+        return res.ok;
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
+        throw err;
+      }
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : err}; its last /readyz answer: ${last}`);
+  }
+}
+
+/** The failed checks of a verbose /readyz body ("[-]etcd failed: ..." lines), or the body's start. */
+function failedChecks(body: string): string {
+  const failed = body.split("\n").filter((l) => l.startsWith("[-]"));
+  return failed.length > 0 ? failed.join("; ") : body.slice(0, 200);
 }
 
 function kubeconfigYaml(server: string, caFile: string, certFile: string, keyFile: string): string {
