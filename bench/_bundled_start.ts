@@ -8,6 +8,7 @@
  * nearest measurable stand-in for the binary. It is a second figure beside the from-source one, not a
  * replacement: the target stays judged on what `deno task start` runs.
  */
+import { run } from "../tests/harness/commands.ts";
 import { OperatorUnderTest } from "./_operator_process.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -21,14 +22,9 @@ export async function bundledStartRss(kubeconfig: string): Promise<number | { un
   const dir = await Deno.makeTempDir({ prefix: "cloudshell-bench-bundle-" });
   try {
     const bundle = `${dir}/operator.js`;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", `--output=${bundle}`, MAIN],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      const why = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
-      return { unavailable: `deno bundle failed: ${why}` };
+    const out = await run(Deno.execPath(), ["bundle", "--quiet", `--output=${bundle}`, MAIN]);
+    if (out.code !== 0) {
+      return { unavailable: `deno bundle failed: ${out.stderr.trim().split("\n").at(-1)}` };
     }
     let rss = 0;
     for (let i = 0; i < 2; i++) {

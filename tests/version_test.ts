@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
 import { versionText } from "../controller/version.ts";
+import { run } from "./harness/commands.ts";
 import { startTaskArgs } from "./harness/start_task.ts";
 
 Deno.test("versionText(): the version alone on the first line, then one `name: value` line each", () => {
@@ -15,14 +16,9 @@ Deno.test("versionText(): the version alone on the first line, then one `name: v
 });
 
 async function version(env: Record<string, string>): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: startTaskArgs(["--version"]),
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
+  const out = await run(Deno.execPath(), startTaskArgs(["--version"]), undefined, env);
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout;
 }
 
 Deno.test("the operator's --version names the commit the build passed in and the Deno and V8 it runs on", async () => {

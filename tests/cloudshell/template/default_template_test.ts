@@ -4,6 +4,7 @@ import {
   LAUNCHER_SOURCE,
   withoutCommentLines,
 } from "../../../controller/cloudshell/template/mod.ts";
+import { run } from "../../harness/commands.ts";
 
 Deno.test("withoutCommentLines drops whole comment lines and blank lines, and nothing else", () => {
   const script = '#!/bin/sh\n# why\nset -eu\n\n  # indented why\n  echo "a # b" # said\n';
@@ -15,13 +16,9 @@ Deno.test("withoutCommentLines drops whole comment lines and blank lines, and no
  * written: the same print for both means no blank or `#` line was inside a multi-line string.
  */
 async function parsedAsBash(script: string): Promise<string> {
-  const out = await new Deno.Command("bash", {
-    args: ["-c", `launcher() {\n${script}\n}\ndeclare -f launcher`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
+  const out = await run("bash", ["-c", `launcher() {\n${script}\n}\ndeclare -f launcher`]);
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout;
 }
 
 Deno.test("the launcher a Job carries is the file's commands, about half its size", async () => {
